@@ -1,0 +1,110 @@
+"""Domain errors. Services raise these for anything a client got wrong; ``v2api.errors`` maps each
+class to the OCI error code and HTTP status (distribution-spec, "Error Codes"). Never ``Exception``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(Exception):
+    """Base of every error a client can cause. ``detail`` is sent as the OCI error's ``detail``."""
+
+    message = "registry error"
+
+    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.detail = detail
+
+
+class NameInvalid(RegistryError):
+    message = "invalid repository name"
+
+
+class NameUnknown(RegistryError):
+    message = "repository name not known to registry"
+
+
+class TagInvalid(RegistryError):
+    message = "manifest tag did not match the tag grammar"
+
+
+class DigestInvalid(RegistryError):
+    message = "provided digest did not match uploaded content"
+
+
+class DigestUnsupported(DigestInvalid):
+    message = "digest algorithm is not supported (use sha256 or sha512)"
+
+
+class SizeInvalid(RegistryError):
+    message = "provided length did not match content length"
+
+
+class TooLarge(RegistryError):
+    message = "content is larger than this registry accepts"
+
+
+class BlobUnknown(RegistryError):
+    message = "blob unknown to registry"
+
+
+class BlobUploadUnknown(RegistryError):
+    message = "blob upload unknown to registry"
+
+
+class BlobUploadInvalid(RegistryError):
+    message = "blob upload invalid"
+
+
+class UploadRangeInvalid(RegistryError):
+    """A chunk that does not start where the upload stands (spec: 416 with the current Range)."""
+
+    message = "chunk out of order: it must start at the current end of the upload"
+
+    def __init__(self, message: str | None = None, *, offset: int, location: str = "") -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.location = location
+
+
+class RangeNotSatisfiable(RegistryError):
+    message = "requested range is not satisfiable"
+
+    def __init__(self, message: str | None = None, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class ManifestUnknown(RegistryError):
+    message = "manifest unknown"
+
+
+class ManifestInvalid(RegistryError):
+    message = "manifest invalid"
+
+
+class ManifestBlobUnknown(RegistryError):
+    """Some digests a manifest references are not in the repository: one OCI error entry per digest."""
+
+    message = "manifest references a blob or manifest unknown to this repository"
+
+    def __init__(self, digests: list[str]) -> None:
+        super().__init__(self.message, detail=[{"digest": d} for d in digests])
+        self.digests = digests
+
+
+class PaginationInvalid(RegistryError):
+    message = "invalid number of results requested"
+
+
+class Unsupported(RegistryError):
+    message = "the operation is unsupported"
+
+
+class Unauthorized(RegistryError):
+    message = "authentication required"
+
+
+class Denied(RegistryError):
+    message = "requested access to the resource is denied"

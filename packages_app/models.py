@@ -1,0 +1,119 @@
+"""Registry data: blobs (content-addressed), packages, manifests, tags and upload sessions.
+
+A blob's bytes live in the blob store (``packages_app.storage``); a row in ``Blob`` is what makes them
+visible, and it is written only after the digest was verified. Manifests are small (at most 4 MiB) and
+are kept in the database byte for byte, as pushed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Private"
+    INTERNAL = "internal", "Internal"
+    PUBLIC = "public", "Public"
+
+
+class Blob(models.Model):
+    """Content stored once for the whole registry, addressed by digest."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    size = models.BigIntegerField()
+    storage_key = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class Package(models.Model):
+    """A repository ``OWNER/NAME`` (NAME may hold more ``/`` segments). Created by the first push."""
+
+    name = models.CharField(max_length=255, unique=True)
+    namespace = models.CharField(max_length=255, db_index=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PackageBlob(models.Model):
+    """A blob is readable through a repository once it was uploaded or mounted there."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["package", "blob"], name="package_blob_unique")]
+
+
+class Manifest(models.Model):
+    """One manifest (image manifest, index, Docker manifest or list, artifact) in one package."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="manifests")
+    digest = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=255)
+    size = models.IntegerField()
+    content = models.BinaryField()
+    artifact_type = models.CharField(max_length=255, blank=True, default="")
+    config_media_type = models.CharField(max_length=255, blank=True, default="")
+    config_digest = models.CharField(max_length=200, blank=True, default="")
+    subject_digest = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    blobs = models.ManyToManyField(Blob, related_name="manifests", blank=True)
+    children = models.ManyToManyField("self", symmetrical=False, related_name="parents", blank=True)
+    foreign_urls = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["package", "digest"], name="manifest_unique_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.package.name}@{self.digest}"
+
+
+class Tag(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["package", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.package.name}:{self.name}"
+
+
+class Upload(models.Model):
+    """A blob upload session, bound to one package and (once accounts exist) one user.
+
+    ``offset`` bytes are durable in the store, ``hash_state`` is the resumable hash of exactly those
+    bytes, and ``storage_state`` is the store's bookkeeping (S3 parts, ...). The three change together
+    in one conditional UPDATE at the end of each chunk. ``lease_token`` / ``lease_until`` make sure
+    only one request writes to a session at a time, across processes and machines.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="uploads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    offset = models.BigIntegerField(default=0)
+    hash_algorithm = models.CharField(max_length=10, default="sha256")
+    hash_state = models.BinaryField(null=True, blank=True)
+    storage_state = models.JSONField(default=dict, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"upload {self.id} to {self.package_id}"

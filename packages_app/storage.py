@@ -1,0 +1,276 @@
+"""The content-addressed blob store, over Django's storage API. No HTTP here.
+
+Two stores share one interface:
+
+* ``FileSystemBlobStore`` (the embedded default) appends each upload to ``_uploads/<id>`` under the
+  storage's location, fsyncs at the end of every chunk, and commits with an atomic ``os.replace``
+  into ``sha256/ab/abcd...``. Blobs are served from their path (sendfile under gunicorn).
+* ``S3BlobStore`` (django-storages) opens a multipart upload when the session starts and sends a
+  part each time ``part_size`` bytes have arrived; a remainder smaller than a part at the end of a
+  chunk is kept as a small ``tail`` object and rejoined by the next chunk. Committing completes the
+  multipart upload, so nothing is re-read; abandoned uploads are aborted. Blobs are served by a
+  short-lived presigned URL.
+
+An upload's bytes never become visible by themselves: ``services.blob_upload_finish`` writes the
+``Blob`` row only after the digest verified and the store committed.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import IO, Any, Protocol
+
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+from .names import Digest
+
+
+class UploadWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def finish(self) -> dict[str, Any]:
+        """Make everything written durable and return the new ``storage_state``."""
+
+    def abort(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def start(self, upload_id: str) -> dict[str, Any]: ...
+
+    def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter: ...
+
+    def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
+        """Turn a finished upload into a stored blob; returns its storage key."""
+
+    def discard(self, upload_id: str, state: dict[str, Any]) -> None: ...
+
+    def open(self, key: str) -> IO[bytes]: ...
+
+    def local_path(self, key: str) -> str | None: ...
+
+    def url(self, key: str) -> str | None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileWriter:
+    def __init__(self, path: str, offset: int) -> None:
+        self._fd = os.open(path, os.O_WRONLY)
+        # Bytes past the committed offset belong to a chunk that never finished (a crash, a
+        # dropped connection): they are not part of the upload.
+        os.ftruncate(self._fd, offset)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def finish(self) -> dict[str, Any]:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        return {}
+
+    def abort(self) -> None:
+        os.close(self._fd)
+
+
+class FileSystemBlobStore:
+    def __init__(self, storage: FileSystemStorage) -> None:
+        self.storage = storage
+        self.root = str(storage.location)
+
+    def _upload_path(self, upload_id: str) -> str:
+        return os.path.join(self.root, "_uploads", upload_id)
+
+    def start(self, upload_id: str) -> dict[str, Any]:
+        os.makedirs(os.path.join(self.root, "_uploads"), exist_ok=True)
+        os.close(os.open(self._upload_path(upload_id), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
+        return {}
+
+    def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter:
+        return _FileWriter(self._upload_path(upload_id), offset)
+
+    def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
+        key = f"{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+        final = self.storage.path(key)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(self._upload_path(upload_id), final)
+        _fsync_dir(os.path.dirname(final))
+        return key
+
+    def discard(self, upload_id: str, state: dict[str, Any]) -> None:
+        try:
+            os.unlink(self._upload_path(upload_id))
+        except FileNotFoundError:
+            pass
+
+    def open(self, key: str) -> IO[bytes]:
+        return open(self.storage.path(key), "rb")
+
+    def local_path(self, key: str) -> str | None:
+        return str(self.storage.path(key))
+
+    def url(self, key: str) -> str | None:
+        return None
+
+    def exists(self, key: str) -> bool:
+        return bool(self.storage.exists(key))
+
+    def delete(self, key: str) -> None:
+        self.storage.delete(key)
+
+
+class _S3Writer:
+    def __init__(self, store: S3BlobStore, upload_id: str, offset: int, state: dict[str, Any]) -> None:
+        self.store, self.upload_id, self.state = store, upload_id, dict(state)
+        self.state["parts"] = list(state["parts"])
+        self.buffer = bytearray()
+        if state.get("tail"):
+            self.buffer += store.read_object(state["tail"])
+        self.buffer_start = offset - len(self.buffer)
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        size = self.store.part_size
+        while len(self.buffer) >= size:
+            self._send_part(bytes(self.buffer[:size]))
+            del self.buffer[:size]
+            self.buffer_start += size
+
+    def _send_part(self, data: bytes) -> None:
+        number = len(self.state["parts"]) + 1
+        etag = self.store.upload_part(self.upload_id, self.state["mpu"], number, data)
+        self.state["parts"].append({"PartNumber": number, "ETag": etag, "Size": len(data)})
+
+    def finish(self) -> dict[str, Any]:
+        # A tail object's name carries its start offset, so a chunk that dies half-way never
+        # overwrites the tail the committed state still points at.
+        if self.buffer:
+            key = f"_uploads/{self.upload_id}/tail-{self.buffer_start}"
+            self.store.put_object(key, bytes(self.buffer))
+            self.state["tail"] = key
+        else:
+            self.state["tail"] = None
+        return self.state
+
+    def abort(self) -> None:
+        self.buffer = bytearray()
+
+
+class S3BlobStore:
+    def __init__(self, storage: Any, part_size: int) -> None:
+        self.storage = storage
+        self.part_size = part_size
+
+    @property
+    def client(self) -> Any:
+        return self.storage.connection.meta.client
+
+    @property
+    def bucket(self) -> str:
+        return str(self.storage.bucket_name)
+
+    def _key(self, key: str) -> str:
+        return str(self.storage._normalize_name(key))
+
+    def _final_key(self, upload_id: str) -> str:
+        return f"_blobs/{upload_id}"
+
+    def read_object(self, key: str) -> bytes:
+        return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
+
+    def put_object(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def upload_part(self, upload_id: str, mpu: str, number: int, data: bytes) -> str:
+        key = self._key(self._final_key(upload_id))
+        answer = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=mpu, PartNumber=number, Body=data)
+        return str(answer["ETag"])
+
+    def start(self, upload_id: str) -> dict[str, Any]:
+        key = self._key(self._final_key(upload_id))
+        mpu = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        return {"mpu": mpu, "parts": [], "tail": None}
+
+    def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter:
+        return _S3Writer(self, upload_id, offset, state)
+
+    def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
+        parts = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in state["parts"]]
+        key = self._final_key(upload_id)
+        if state.get("tail"):
+            last = len(parts) + 1
+            parts.append({"PartNumber": last, "ETag": self.upload_part(upload_id, state["mpu"], last, self.read_object(state["tail"]))})
+        if parts:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self._key(key), UploadId=state["mpu"], MultipartUpload={"Parts": parts}
+            )
+        else:  # the empty blob: S3 will not complete a multipart upload without parts
+            self.put_object(key, b"")
+            self._abort_multipart(upload_id, state)
+        self._delete_tails(upload_id)
+        return key
+
+    def _abort_multipart(self, upload_id: str, state: dict[str, Any]) -> None:
+        if not state.get("mpu"):
+            return
+        key = self._key(self._final_key(upload_id))
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=state["mpu"])
+        except self.client.exceptions.NoSuchUpload:
+            pass
+
+    def _delete_tails(self, upload_id: str) -> None:
+        prefix = self._key(f"_uploads/{upload_id}/")
+        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        keys = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
+        if keys:
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+    def discard(self, upload_id: str, state: dict[str, Any]) -> None:
+        self._abort_multipart(upload_id, state)
+        self._delete_tails(upload_id)
+
+    def open(self, key: str) -> IO[bytes]:
+        body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        return body
+
+    def local_path(self, key: str) -> str | None:
+        return None
+
+    def url(self, key: str) -> str | None:
+        return str(self.storage.url(key))
+
+    def exists(self, key: str) -> bool:
+        return bool(self.storage.exists(key))
+
+    def delete(self, key: str) -> None:
+        self.storage.delete(key)
+
+
+def make_blob_store(storage: Storage, part_size: int) -> BlobStore:
+    """Pick the store for a Django storage: the filesystem one or the S3 one."""
+    if isinstance(storage, FileSystemStorage):
+        return FileSystemBlobStore(storage)
+    if hasattr(storage, "bucket_name") and hasattr(storage, "connection"):
+        return S3BlobStore(storage, part_size)
+    raise TypeError(f"no blob store for storage {type(storage).__name__}")
+
+
+@cache
+def blob_store() -> BlobStore:
+    from django.conf import settings
+
+    return make_blob_store(storages["blobs"], settings.WHARF_S3_PART_SIZE)

@@ -1,0 +1,13 @@
+"""Web pages for packages. (The full package pages are their own issue; this is the front door.)"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .models import Package, Visibility
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    packages = Package.objects.filter(visibility=Visibility.PUBLIC).order_by("-updated_at")[:50]
+    return render(request, "packages_app/home.html", {"packages": packages, "host": request.get_host()})

@@ -1,0 +1,19 @@
+"""gunicorn settings for `make run` and production (README: "Why gunicorn").
+
+gthread workers: a long blob upload occupies one thread, not a whole process, and the worker's main
+thread keeps heartbeating, so a 10 GB push is not killed by the worker timeout. Blobs are sent with
+sendfile (wsgi.file_wrapper), and chunked request bodies are de-chunked in ``wsgi.input``.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("WHARF_LISTEN", "127.0.0.1:8000")
+workers = int(os.environ.get("WHARF_WORKERS", "2"))
+threads = int(os.environ.get("WHARF_THREADS", "8"))
+worker_class = "gthread"
+timeout = int(os.environ.get("WHARF_WORKER_TIMEOUT", "120"))
+keepalive = 5
+accesslog = "-" if os.environ.get("WHARF_ACCESS_LOG", "") in {"1", "true", "yes"} else None
+errorlog = "-"

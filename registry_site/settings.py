@@ -1,0 +1,208 @@
+"""Wharf settings: one module, driven by environment variables.
+
+Every default runs on one machine with nothing else installed (SQLite, blobs on the local disk, a
+filesystem Celery broker, all under ``WHARF_DATA_DIR``). Production chooses PostgreSQL, S3-compatible
+storage and a Redis broker with the variables documented in the README's configuration reference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Turn ``postgres://user:pass@host:port/name`` or ``sqlite:///path`` into a DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:"}
+    if parts.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": envint("WHARF_DB_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite://)")
+
+
+DATA_DIR = Path(envstr("WHARF_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+# The embedded default keeps everything here (database, blobs, static files, Celery's queue).
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = envstr("WHARF_SECRET_KEY") or "insecure-development-key-set-WHARF_SECRET_KEY-in-production"
+DEBUG = envbool("WHARF_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in envstr("WHARF_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("WHARF_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "packages_app",
+    "tokens_app",
+    "v2api",
+]
+
+MIDDLEWARE = [
+    "v2api.middleware.RegistryHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# The registry API answers paths like /v2/acme/app/blobs/uploads/<uuid> exactly as given.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "registry_site.urls"
+WSGI_APPLICATION = "registry_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'wharf.sqlite3'}"
+DATABASES = {"default": database_from_url(envstr("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE avoids lock-upgrade deadlocks between
+    # gunicorn workers; the busy timeout makes a writer wait instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+# Uploads are long: services open short transactions where they need them (no ATOMIC_REQUESTS).
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Blob storage -------------------------------------------------------------------------------
+# "filesystem" keeps blobs under WHARF_DATA_DIR/blobs; "s3" uses django-storages against any
+# S3-compatible endpoint. Both go through packages_app.storage, which owns every byte of content.
+WHARF_STORAGE = envstr("WHARF_STORAGE", "filesystem")
+_blob_storage: dict[str, object]
+if WHARF_STORAGE == "s3":
+    _blob_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": envstr("WHARF_S3_BUCKET", "wharf"),
+            "endpoint_url": envstr("WHARF_S3_ENDPOINT_URL") or None,
+            "region_name": envstr("WHARF_S3_REGION", "us-east-1"),
+            "access_key": envstr("WHARF_S3_ACCESS_KEY_ID") or None,
+            "secret_key": envstr("WHARF_S3_SECRET_ACCESS_KEY") or None,
+            "addressing_style": envstr("WHARF_S3_ADDRESSING_STYLE", "path"),
+            "querystring_expire": envint("WHARF_S3_PRESIGN_SECONDS", 300),
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+    }
+elif WHARF_STORAGE == "filesystem":
+    _blob_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "blobs")},
+    }
+else:
+    raise ValueError("WHARF_STORAGE must be 'filesystem' or 's3'")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "blobs": _blob_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+
+# --- Registry limits and behaviour --------------------------------------------------------------
+WHARF_MAX_BLOB_SIZE = envint("WHARF_MAX_BLOB_SIZE", 10 * 1024**3)
+WHARF_MAX_MANIFEST_SIZE = envint("WHARF_MAX_MANIFEST_SIZE", 4 * 1024**2)
+WHARF_UPLOAD_TIMEOUT = envint("WHARF_UPLOAD_TIMEOUT", 600)
+WHARF_S3_PART_SIZE = envint("WHARF_S3_PART_SIZE", 16 * 1024**2)
+WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
+# Until accounts land, pushes and deletes without credentials happen only when this is set on purpose.
+WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
+
+# --- Django REST framework ----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Celery -------------------------------------------------------------------------------------
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", f"file://{DATA_DIR / 'celery' / 'results'}")
+_celery_queue_dir = str(DATA_DIR / "celery" / "queue")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"data_folder_in": _celery_queue_dir, "data_folder_out": _celery_queue_dir, "control_folder": _celery_queue_dir}
+    if CELERY_BROKER_URL.startswith("filesystem://")
+    else {}
+)
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "expire-uploads": {"task": "packages_app.tasks.expire_uploads", "schedule": 60.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("WHARF_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,67 @@
+"""Fixtures shared by every test: an isolated blob store per test, an open registry, and a client
+that speaks the registry protocol (push a blob, push an image)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from packages_app import storage
+from tests.oci import Image
+
+
+@pytest.fixture(autouse=True)
+def blob_dir(settings: Any, tmp_path: Any) -> Iterator[Any]:
+    """Every test gets its own blob directory (and a fresh store object pointing at it)."""
+    path = tmp_path / "blobs"
+    path.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(path)}},
+    }
+    storage.blob_store.cache_clear()
+    yield path
+    storage.blob_store.cache_clear()
+
+
+@pytest.fixture
+def open_registry(settings: Any) -> None:
+    """Anonymous pushes allowed (the explicit WHARF_ANONYMOUS_PUSH setting)."""
+    settings.WHARF_ANONYMOUS_PUSH = True
+
+
+class RegistryClient:
+    """Django's test client plus the few protocol steps most tests need."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def push_blob(self, name: str, data: bytes, digest: str | None = None) -> Any:
+        from tests.oci import sha256
+
+        return self.client.post(
+            f"/v2/{name}/blobs/uploads/?digest={digest or sha256(data)}",
+            data=data,
+            content_type="application/octet-stream",
+        )
+
+    def push_manifest(self, name: str, reference: str, body: bytes, media_type: str) -> Any:
+        return self.client.put(f"/v2/{name}/manifests/{reference}", data=body, content_type=media_type)
+
+    def push_image(self, name: str, image: Image, tag: str | None = "latest") -> Any:
+        for digest, data in image.blobs.items():
+            assert self.push_blob(name, data, digest).status_code == 201
+        return self.push_manifest(name, tag or image.digest, image.manifest, image.media_type)
+
+
+@pytest.fixture
+def registry(client: Client, open_registry: None, db: None) -> RegistryClient:
+    return RegistryClient(client)
+
+
+def pytest_report_header(config: Any) -> str:
+    return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded default)')}"

@@ -1,0 +1,68 @@
+"""Reading request bodies as streams, never whole (``request.body`` would load a 10 GB layer).
+
+Under WSGI Django reads a body only up to Content-Length, so a chunked body (Docker sends layers
+that way) reads as empty through ``request.read``; for those we read the server's ``wsgi.input``,
+which gunicorn de-chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from packages_app.exceptions import SizeInvalid, TooLarge
+
+CHUNK_SIZE = 1 << 20
+
+
+def _django_request(request: Any) -> Any:
+    return getattr(request, "_request", request)
+
+
+def is_chunked(request: Any) -> bool:
+    return "chunked" in _django_request(request).META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def body_length(request: Any) -> int | None:
+    """Content-Length, or None for a chunked body."""
+    if is_chunked(request):
+        return None
+    value = _django_request(request).META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(value)
+    except ValueError:
+        raise SizeInvalid("Content-Length is not a number") from None
+    if length < 0:
+        raise SizeInvalid("Content-Length is negative")
+    return length
+
+
+def body_chunks(request: Any) -> Iterator[bytes]:
+    """The body in pieces of at most CHUNK_SIZE bytes."""
+    django_request = _django_request(request)
+    if is_chunked(request):
+        stream = django_request.META["wsgi.input"]
+        while data := stream.read(CHUNK_SIZE):
+            yield data
+        return
+    remaining = body_length(request) or 0
+    while remaining > 0:
+        data = django_request.read(min(CHUNK_SIZE, remaining))
+        if not data:
+            return  # the client went away; the caller sees fewer bytes than Content-Length
+        remaining -= len(data)
+        yield data
+
+
+def read_limited(request: Any, limit: int) -> bytes:
+    """A small body (a manifest) read whole, refused before reading if it is over ``limit``."""
+    length = body_length(request)
+    if length is not None and length > limit:
+        raise TooLarge(f"body is larger than {limit} bytes", detail={"limit": limit})
+    parts, total = [], 0
+    for data in body_chunks(request):
+        total += len(data)
+        if total > limit:
+            raise TooLarge(f"body is larger than {limit} bytes", detail={"limit": limit})
+        parts.append(data)
+    return b"".join(parts)

@@ -1,0 +1,1 @@
+"""Registry views, one module per resource of distribution-spec "Endpoints"."""

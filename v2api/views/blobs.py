@@ -1,0 +1,68 @@
+"""Blobs: ``GET``/``HEAD``/``DELETE /v2/<name>/blobs/<digest>`` (end-2, end-10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+
+from packages_app import selectors, services
+from packages_app.access import Action
+from packages_app.models import Blob
+from packages_app.storage import blob_store
+
+from ..headers import blob_range
+from .common import RegistryView, empty
+
+
+def _blob_headers(blob: Blob) -> dict[str, str]:
+    return {
+        "Docker-Content-Digest": blob.digest,
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{blob.digest}"',
+        "Cache-Control": "max-age=31536000",
+    }
+
+
+def blob_response(blob: Blob, range_header: str | None) -> HttpResponse | FileResponse:
+    """The blob's bytes: a presigned redirect on S3, else the file itself, sent by the server
+    with sendfile (gunicorn's wsgi.file_wrapper) from the range's start for its length."""
+    store = blob_store()
+    url = store.url(blob.storage_key)
+    if url:
+        redirect = HttpResponseRedirect(url, headers={"Docker-Content-Digest": blob.digest})
+        redirect.status_code = 307
+        return redirect
+    span = blob_range(range_header, blob.size)
+    stream = store.open(blob.storage_key)
+    headers = _blob_headers(blob)
+    if span is None:
+        response = FileResponse(stream, headers=headers)
+        response.headers["Content-Length"] = str(blob.size)
+        return response
+    start, end = span
+    stream.seek(start)
+    response = FileResponse(stream, status=206, headers=headers)
+    response.headers["Content-Length"] = str(end - start + 1)
+    response.headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+    return response
+
+
+class BlobView(RegistryView):
+    def get(self, request: Any, name: str, digest: str) -> HttpResponse | FileResponse:
+        package = self.readable_package(request, name)
+        blob = selectors.blob_get(package=package, digest=digest)
+        return blob_response(blob, request.META.get("HTTP_RANGE"))
+
+    def head(self, request: Any, name: str, digest: str) -> HttpResponse:
+        package = self.readable_package(request, name)
+        blob = selectors.blob_get(package=package, digest=digest)
+        response = HttpResponse(status=200, headers=_blob_headers(blob))
+        response.headers["Content-Length"] = str(blob.size)
+        return response
+
+    def delete(self, request: Any, name: str, digest: str) -> HttpResponse:
+        self.writable(request, name, Action.DELETE)
+        services.blob_unlink(name=name, digest=digest)
+        return empty(202)

@@ -1,0 +1,61 @@
+"""The base class of every registry view and the responses several views share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.views import APIView
+
+from packages_app.access import Action
+from packages_app.models import Package
+from packages_app.names import parse_name
+from packages_app.selectors import package_get
+
+from .. import auth
+from ..errors import exception_handler
+
+
+class IgnoreAccept(BaseContentNegotiation):
+    """Registry clients send OCI media types in Accept; DRF must not answer them 406."""
+
+    def select_renderer(self, request: Any, renderers: list[BaseRenderer], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request: Any, parsers: list[Any]) -> None:
+        return None
+
+
+class RegistryView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    parser_classes: list[Any] = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreAccept
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # A HEAD answer carries the headers of the GET answer and no body, errors included.
+        if request.method == "HEAD" and getattr(response, "data", None) is not None:
+            response.data = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def readable_package(self, request: Any, name: str) -> Package:
+        """The package ``name`` if the caller may pull it; otherwise it does not exist."""
+        parse_name(name)
+        auth.require(request, name, Action.PULL)
+        return package_get(name=name)
+
+    def writable(self, request: Any, name: str, action: Action = Action.PUSH) -> auth.Actor:
+        parse_name(name)
+        return auth.require(request, name, action)
+
+
+def empty(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(status=status, headers=headers)
+    response.headers["Content-Length"] = "0"
+    return response

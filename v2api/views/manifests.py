@@ -1,0 +1,72 @@
+"""Manifests: ``GET``/``HEAD``/``PUT``/``DELETE /v2/<name>/manifests/<reference>`` (end-3, end-7, end-9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from packages_app import selectors, services
+from packages_app.access import Action
+from packages_app.exceptions import ManifestUnknown
+from packages_app.models import Manifest
+from packages_app.names import is_digest_reference
+
+from ..headers import accepts
+from ..streams import read_limited
+from .common import RegistryView, empty
+
+
+def _manifest_headers(manifest: Manifest) -> dict[str, str]:
+    return {
+        "Content-Type": manifest.media_type,
+        "Docker-Content-Digest": manifest.digest,
+        "ETag": f'"{manifest.digest}"',
+        "Content-Length": str(manifest.size),
+    }
+
+
+class ManifestView(RegistryView):
+    def _negotiated(self, request: Any, name: str, reference: str) -> Manifest:
+        package = self.readable_package(request, name)
+        manifest = selectors.manifest_get(package=package, reference=reference)
+        if not accepts(request.META.get("HTTP_ACCEPT"), manifest.media_type):
+            raise ManifestUnknown(
+                f"manifest is {manifest.media_type}, which the Accept header does not allow",
+                detail={"mediaType": manifest.media_type},
+            )
+        return manifest
+
+    def get(self, request: Any, name: str, reference: str) -> HttpResponse:
+        manifest = self._negotiated(request, name, reference)
+        return HttpResponse(bytes(manifest.content), headers=_manifest_headers(manifest))
+
+    def head(self, request: Any, name: str, reference: str) -> HttpResponse:
+        manifest = self._negotiated(request, name, reference)
+        return HttpResponse(headers=_manifest_headers(manifest))
+
+    def put(self, request: Any, name: str, reference: str) -> HttpResponse:
+        self.writable(request, name)
+        body = read_limited(request, settings.WHARF_MAX_MANIFEST_SIZE)
+        manifest, parsed = services.manifest_put(
+            name=name,
+            reference=reference,
+            body=body,
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            tags=request.query_params.getlist("tag"),
+        )
+        headers = {"Location": f"/v2/{name}/manifests/{manifest.digest}", "Docker-Content-Digest": manifest.digest}
+        if parsed.subject:
+            headers["OCI-Subject"] = parsed.subject.digest
+        if tags := request.query_params.getlist("tag"):
+            headers["OCI-Tag"] = ", ".join(tags)
+        return empty(201, headers)
+
+    def delete(self, request: Any, name: str, reference: str) -> HttpResponse:
+        self.writable(request, name, Action.DELETE)
+        if is_digest_reference(reference):
+            services.manifest_delete(name=name, digest=reference)
+        else:
+            services.tag_delete(name=name, tag=reference)
+        return empty(202)

@@ -1,0 +1,25 @@
+"""``GET /v2/<name>/referrers/<digest>`` with the ``artifactType`` filter (end-12a, end-12b)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+
+from packages_app import selectors
+from packages_app.manifests import OCI_INDEX
+
+from .common import RegistryView
+
+
+class ReferrersView(RegistryView):
+    def get(self, request: Any, name: str, digest: str) -> HttpResponse:
+        package = self.readable_package(request, name)
+        artifact_type = request.query_params.get("artifactType") or None
+        manifests = selectors.referrers_list(package=package, digest=digest, artifact_type=artifact_type)
+        body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
+        response = HttpResponse(body, content_type=OCI_INDEX)
+        if artifact_type:
+            response.headers["OCI-Filters-Applied"] = "artifactType"
+        return response

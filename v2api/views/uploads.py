@@ -1,0 +1,100 @@
+"""Blob uploads: ``POST /v2/<name>/blobs/uploads/`` (end-4a, end-4b, end-11) and
+``GET``/``PATCH``/``PUT``/``DELETE /v2/<name>/blobs/uploads/<id>`` (end-13, end-5, end-6, end-14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+
+from packages_app import selectors, services
+from packages_app.access import Action
+from packages_app.exceptions import NameInvalid
+from packages_app.models import Blob, Upload
+from packages_app.names import parse_digest, parse_name
+
+from .. import auth
+from ..headers import content_range, upload_range
+from ..streams import body_chunks, body_length
+from .common import RegistryView, empty
+
+
+def _session_response(status: int, name: str, upload: Upload) -> HttpResponse:
+    return empty(
+        status,
+        {
+            "Location": f"/v2/{name}/blobs/uploads/{upload.id}",
+            "Range": upload_range(upload.offset),
+            "Docker-Upload-UUID": str(upload.id),
+        },
+    )
+
+
+def _created(name: str, blob: Blob) -> HttpResponse:
+    return empty(201, {"Location": f"/v2/{name}/blobs/{blob.digest}", "Docker-Content-Digest": blob.digest})
+
+
+def _mountable_source(request: Any, source: str | None) -> str | None:
+    """The mount source, if it is a valid name the caller may read (otherwise: no mount, no hint)."""
+    if not source:
+        return None
+    try:
+        parse_name(source)
+    except NameInvalid:
+        return None
+    return source if auth.allowed(request, source, Action.PULL) else None
+
+
+class UploadStartView(RegistryView):
+    def post(self, request: Any, name: str) -> HttpResponse:
+        actor = self.writable(request, name)
+        params = request.query_params
+        if "mount" in params:
+            parse_digest(params["mount"])
+            source = _mountable_source(request, params.get("from"))
+            blob = services.blob_mount(name=name, digest=params["mount"], source=source) if source else None
+            if blob is not None:
+                return _created(name, blob)
+        elif "digest" in params:
+            blob = services.blob_upload_monolithic(
+                name=name, digest=params["digest"], chunks=body_chunks(request), length=body_length(request), user=actor.user
+            )
+            return _created(name, blob)
+        upload = services.upload_start(name=name, user=actor.user)
+        return _session_response(202, name, upload)
+
+
+class UploadView(RegistryView):
+    def get(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+        self.writable(request, name)
+        upload = selectors.upload_get(name=name, upload_id=upload_id)
+        return _session_response(204, name, upload)
+
+    def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+        self.writable(request, name)
+        offset = selectors.upload_get(name=name, upload_id=upload_id).offset
+        start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
+        upload = services.upload_append(
+            name=name, upload_id=upload_id, chunks=body_chunks(request), start=start, end=end, length=body_length(request)
+        )
+        return _session_response(202, name, upload)
+
+    def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+        self.writable(request, name)
+        offset = selectors.upload_get(name=name, upload_id=upload_id).offset
+        start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
+        blob = services.upload_finish(
+            name=name,
+            upload_id=upload_id,
+            digest=request.query_params.get("digest", ""),
+            chunks=body_chunks(request),
+            start=start,
+            end=end,
+            length=body_length(request),
+        )
+        return _created(name, blob)
+
+    def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+        self.writable(request, name)
+        services.upload_cancel(name=name, upload_id=upload_id)
+        return empty(204)
