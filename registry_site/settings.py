@@ -114,7 +114,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # A file (not :memory:) so an end-to-end server process can share the test database; one per
+    # test process so parallel runs do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 # Uploads are long: services open short transactions where they need them (no ATOMIC_REQUESTS).
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
