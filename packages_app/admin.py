@@ -2,11 +2,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Blob, Manifest, Package, Tag, Upload
+from .models import Blob, Manifest, Package, PackagePermission, Tag, Upload
+
+
+class PackagePermissionInline(admin.TabularInline):
+    model = PackagePermission
+    extra = 0
 
 
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
+    """Visibility and roles are edited here until the package settings pages exist."""
+
+    inlines = [PackagePermissionInline]
     list_display = ("name", "namespace", "visibility", "updated_at")
     list_filter = ("visibility",)
     search_fields = ("name",)

@@ -103,7 +103,13 @@ class Unsupported(RegistryError):
 
 
 class Unauthorized(RegistryError):
+    """Credentials are missing, invalid or insufficient; ``scope`` goes into the Bearer challenge."""
+
     message = "authentication required"
+
+    def __init__(self, message: str | None = None, *, scope: str = "", detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.scope = scope
 
 
 class Denied(RegistryError):

@@ -32,12 +32,12 @@ for _init, _update, _final in _FUNCS.values():
 class ResumableHash:
     """A hash of ``algorithm`` ("sha256" or "sha512") that can be saved with ``state()`` and resumed."""
 
-    def __init__(self, algorithm: str = "sha256", state: bytes | None = None) -> None:
+    def __init__(self, algorithm: str = "sha256", state: bytes | memoryview | None = None) -> None:
         if algorithm not in _FUNCS:
             raise ValueError(f"unsupported algorithm {algorithm!r}")
         self.algorithm = algorithm
         size = _CTX_SIZE[algorithm]
-        if state:
+        if state is not None:  # an empty state is a corrupt one, not a fresh start
             if len(state) != size:
                 raise ValueError("saved hash state has the wrong size")
             self._ctx = ctypes.create_string_buffer(bytes(state), size)

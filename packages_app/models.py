@@ -37,12 +37,43 @@ class Package(models.Model):
     name = models.CharField(max_length=255, unique=True)
     namespace = models.CharField(max_length=255, db_index=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
 
     def __str__(self) -> str:
         return self.name
+
+
+class Role(models.IntegerChoices):
+    """Roles on a package, in increasing order: each includes the ones before it."""
+
+    READ = 1, "Read"
+    WRITE = 2, "Write"
+    ADMIN = 3, "Admin"
+
+
+class PackagePermission(models.Model):
+    """A role on one package, granted to a user or to a team (exactly one of the two)."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="permissions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE)
+    role = models.IntegerField(choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True) | models.Q(user__isnull=True, team__isnull=False),
+                name="permission_user_xor_team",
+            ),
+            models.UniqueConstraint(fields=["package", "user"], name="permission_unique_user"),
+            models.UniqueConstraint(fields=["package", "team"], name="permission_unique_team"),
+        ]
 
 
 class PackageBlob(models.Model):

@@ -210,9 +210,12 @@ def upload_finish(
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
             _discard(upload, store)
             raise DigestInvalid(detail={"digest": digest})
-        key = store.commit(str(upload.id), upload.storage_state, wanted)
-        if wanted.algorithm != hasher.algorithm and not _verify_stored(store, key, wanted):
-            store.delete(key)
+        # Commit under the digest we computed, never under the unverified one the client claims:
+        # a wrong claim must not replace the bytes of a blob already stored under that digest.
+        streamed = Digest(hasher.algorithm, hasher.hexdigest())
+        key = store.commit(str(upload.id), upload.storage_state, streamed)
+        if wanted != streamed and not _verify_stored(store, key, wanted):
+            _delete_unused(store, key)
             Upload.objects.filter(id=upload.id).delete()
             raise DigestInvalid(detail={"digest": digest})
         return _publish_blob(upload, str(wanted), offset, key, store)
@@ -227,8 +230,15 @@ def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobS
         _link_blob(upload.package, blob)
         Upload.objects.filter(id=upload.id).delete()
     if not created and blob.storage_key != key:
-        store.delete(key)  # the same content was already stored under another key
+        _delete_unused(store, key)  # the same content was already stored under another key
     return blob
+
+
+def _delete_unused(store: BlobStore, key: str) -> None:
+    """Delete committed bytes no blob points at (content keys are shared: sha512 blobs live under
+    the sha256 of their content)."""
+    if not Blob.objects.filter(storage_key=key).exists():
+        store.delete(key)
 
 
 def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None) -> None:

@@ -137,16 +137,22 @@ class _S3Writer:
         self.store, self.upload_id, self.state = store, upload_id, dict(state)
         self.state["parts"] = list(state["parts"])
         self.buffer = bytearray()
+        # Tails other than the committed one were left by chunks that never got recorded.
+        store.delete_tails(upload_id, keep=state.get("tail"))
         if state.get("tail"):
             self.buffer += store.read_object(state["tail"])
         self.buffer_start = offset - len(self.buffer)
+        self.written = 0
 
     def write(self, data: bytes) -> None:
         self.buffer += data
+        self.written += len(data)
         size = self.store.part_size
         while len(self.buffer) >= size:
-            self._send_part(bytes(self.buffer[:size]))
-            del self.buffer[:size]
+            with memoryview(self.buffer) as view, view[:size] as head:
+                part = bytes(head)  # one copy; the views are released before the buffer shrinks
+            self._send_part(part)
+            del part, self.buffer[:size]
             self.buffer_start += size
 
     def _send_part(self, data: bytes) -> None:
@@ -155,10 +161,14 @@ class _S3Writer:
         self.state["parts"].append({"PartNumber": number, "ETag": etag, "Size": len(data)})
 
     def finish(self) -> dict[str, Any]:
-        # A tail object's name carries its start offset, so a chunk that dies half-way never
-        # overwrites the tail the committed state still points at.
+        if not self.written:
+            return self.state
+        # A tail object's name carries its start and end offsets, so a chunk whose new state is never
+        # recorded (it died half-way, or before the database commit) cannot overwrite the tail the
+        # committed state still points at.
         if self.buffer:
-            key = f"_uploads/{self.upload_id}/tail-{self.buffer_start}"
+            end = self.buffer_start + len(self.buffer)
+            key = f"_uploads/{self.upload_id}/tail-{self.buffer_start}-{end}"
             self.store.put_object(key, bytes(self.buffer))
             self.state["tail"] = key
         else:
@@ -220,7 +230,7 @@ class S3BlobStore:
         else:  # the empty blob: S3 will not complete a multipart upload without parts
             self.put_object(key, b"")
             self._abort_multipart(upload_id, state)
-        self._delete_tails(upload_id)
+        self.delete_tails(upload_id)
         return key
 
     def _abort_multipart(self, upload_id: str, state: dict[str, Any]) -> None:
@@ -232,16 +242,22 @@ class S3BlobStore:
         except self.client.exceptions.NoSuchUpload:
             pass
 
-    def _delete_tails(self, upload_id: str) -> None:
-        prefix = self._key(f"_uploads/{upload_id}/")
-        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
-        keys = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
-        if keys:
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+    def delete_tails(self, upload_id: str, keep: str | None = None) -> None:
+        """Delete the upload's tail objects but ``keep``, a listing page (1,000 keys) at a time."""
+        kept = self._key(keep) if keep else None
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(f"_uploads/{upload_id}/")
+        )
+        for page in pages:
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", []) if item["Key"] != kept]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
     def discard(self, upload_id: str, state: dict[str, Any]) -> None:
         self._abort_multipart(upload_id, state)
-        self._delete_tails(upload_id)
+        self.delete_tails(upload_id)
+        # The upload's own key is never shared: if a commit got as far as completing it, it goes too.
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(self._final_key(upload_id)))
 
     def open(self, key: str) -> IO[bytes]:
         body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]

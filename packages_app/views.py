@@ -9,5 +9,9 @@ from .models import Package, Visibility
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    from accounts.selectors import organizations_of
+
     packages = Package.objects.filter(visibility=Visibility.PUBLIC).order_by("-updated_at")[:50]
-    return render(request, "packages_app/home.html", {"packages": packages, "host": request.get_host()})
+    organizations = organizations_of(user=request.user) if request.user.is_authenticated else []
+    context = {"packages": packages, "organizations": organizations, "host": request.get_host()}
+    return render(request, "packages_app/home.html", context)

@@ -66,7 +66,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
     "rest_framework",
+    "accounts",
     "packages_app",
     "tokens_app",
     "v2api",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 # The registry API answers paths like /v2/acme/app/blobs/uploads/<uuid> exactly as given.
 APPEND_SLASH = False
@@ -125,6 +129,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# --- Accounts (django-allauth) -------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = envstr("WHARF_EMAIL_VERIFICATION", "none")
+ACCOUNT_USERNAME_MIN_LENGTH = 1
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+EMAIL_BACKEND = envstr("WHARF_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = envstr("WHARF_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("WHARF_EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("WHARF_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("WHARF_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("WHARF_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("WHARF_DEFAULT_FROM_EMAIL", "wharf@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -176,8 +201,13 @@ WHARF_MAX_MANIFEST_SIZE = envint("WHARF_MAX_MANIFEST_SIZE", 4 * 1024**2)
 WHARF_UPLOAD_TIMEOUT = envint("WHARF_UPLOAD_TIMEOUT", 600)
 WHARF_S3_PART_SIZE = envint("WHARF_S3_PART_SIZE", 16 * 1024**2)
 WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
-# Until accounts land, pushes and deletes without credentials happen only when this is set on purpose.
+# Pushes and deletes without credentials happen only when this is set on purpose (a throwaway
+# development registry); normally every write needs a personal access token.
 WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
+# Registry bearer tokens: their lifetime outlasts an upload session, and the service name they are
+# issued for (defaults to the host name the client used).
+WHARF_REGISTRY_TOKEN_SECONDS = envint("WHARF_REGISTRY_TOKEN_SECONDS", 900)
+WHARF_REGISTRY_SERVICE = envstr("WHARF_REGISTRY_SERVICE")
 
 # --- Django REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

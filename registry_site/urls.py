@@ -5,8 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from v2api.views.token import TokenView
+
 urlpatterns = [
     path("v2/", include("v2api.urls")),
+    path("token", TokenView.as_view(), name="registry-token"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("settings/", include("tokens_app.urls")),
+    path("orgs/", include("accounts.urls")),
     path("", include("packages_app.urls")),
 ]

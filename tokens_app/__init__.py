@@ -1,1 +1,1 @@
-"""Personal access tokens and their scopes (filled in by the accounts and tokens issue)."""
+"""Personal access tokens (scopes, expiry, revocation) and the registry's signed bearer tokens."""

@@ -1,1 +1,50 @@
-"""Token models arrive with the accounts issue; the app is registered so its migrations have a home."""
+"""Personal access tokens and the installation's registry-token signing key.
+
+A token is shown once. We keep a short lookup ``prefix`` (to find the row without scanning) and an
+HMAC-SHA256 of the whole token, compared in constant time; the token itself is never stored.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    READ = "read:packages", "read:packages — pull images and read package metadata"
+    WRITE = "write:packages", "write:packages — push images (includes read)"
+    DELETE = "delete:packages", "delete:packages — delete package versions (needs admin on the package)"
+
+
+class PersonalAccessToken(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    note = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list)
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.note} ({self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+
+class SigningKey(models.Model):
+    """The HMAC key registry bearer tokens are signed with: generated on first use, per installation."""
+
+    secret = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)

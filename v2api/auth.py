@@ -1,19 +1,86 @@
-"""Who is calling, and the one gate every registry view passes through.
+"""Who is calling the registry, and the one gate every registry view passes through.
 
-Until accounts and tokens arrive every caller is anonymous; the decision itself lives in
-``packages_app.access``. Views only call ``require`` / ``allowed`` and never need to change when
-real credentials (Basic with a personal access token, Bearer registry tokens) are added here.
+Credentials, as ghcr.io takes them (Docker "Token Authentication Specification"):
+
+* ``Authorization: Bearer <registry token>`` issued by ``GET /token`` (``tokens_app.registry_tokens``);
+* ``Authorization: Basic user:<personal access token>`` sent straight to ``/v2/`` (some clients do);
+* nothing: anonymous.
+
+What the caller may do is decided in ``packages_app.access``; views only call ``require``/``allowed``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
+from packages_app.exceptions import Unauthorized
+from tokens_app import registry_tokens
+from tokens_app.services import TokenRejected, token_authenticate
+
+_CACHE_ATTR = "_wharf_actor"
+
+
+def service_name(request: Any) -> str:
+    """The ``service`` registry tokens are issued for: configured, or the host the client used."""
+    return str(settings.WHARF_REGISTRY_SERVICE or _django(request).get_host())
+
+
+def _django(request: Any) -> Any:
+    return getattr(request, "_request", request)
+
+
+def basic_credentials(request: Any) -> tuple[str, str] | None:
+    """``(username, secret)`` from a Basic Authorization header, if there is one."""
+    header = _django(request).META.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        username, _, secret = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("malformed Basic credentials") from None
+    return username, secret
+
+
+def actor_for_basic(username: str, secret: str) -> Actor:
+    try:
+        token = token_authenticate(username=username, secret=secret)
+    except TokenRejected as exc:
+        raise Unauthorized(exc.reason) from None
+    return Actor(user=token.user, scopes=frozenset(token.scopes))
+
+
+def _actor_for_bearer(request: Any, token: str) -> Actor:
+    try:
+        grant = registry_tokens.verify(token, service=service_name(request))
+    except registry_tokens.BearerRejected as exc:
+        raise Unauthorized(exc.reason) from None
+    user = get_user_model().objects.filter(username=grant.username, is_active=True).first() if grant.username else None
+    if grant.username and user is None:
+        raise Unauthorized("the account this token was issued to no longer exists")
+    return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access)
 
 
 def actor_for(request: Any) -> Actor:
-    return ANONYMOUS
+    """The caller, resolved once per request. Bad credentials are refused, never downgraded."""
+    django_request = _django(request)
+    cached = getattr(django_request, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    header = django_request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("bearer "):
+        actor = _actor_for_bearer(request, header[7:].strip())
+    elif (credentials := basic_credentials(request)) is not None:
+        actor = actor_for_basic(*credentials)
+    else:
+        actor = ANONYMOUS
+    setattr(django_request, _CACHE_ATTR, actor)
+    return actor
 
 
 def require(request: Any, name: str, action: Action) -> Actor:
@@ -22,9 +89,20 @@ def require(request: Any, name: str, action: Action) -> Actor:
     return actor
 
 
+def require_login(request: Any) -> Actor:
+    """``GET /v2/``: anonymous callers are challenged (as ghcr.io does) unless the registry is open."""
+    actor = actor_for(request)
+    if actor.is_anonymous and actor.grants is None and not settings.WHARF_ANONYMOUS_PUSH:
+        raise Unauthorized()
+    return actor
+
+
 def allowed(request: Any, name: str, action: Action) -> bool:
     return can(actor_for(request), name, action)
 
 
-def challenge(request: Any) -> str:
-    return 'Basic realm="Wharf"'
+def challenge(request: Any, scope: str = "") -> str:
+    """``WWW-Authenticate`` pointing clients at the token endpoint."""
+    realm = _django(request).build_absolute_uri("/token")
+    value = f'Bearer realm="{realm}",service="{service_name(request)}"'
+    return value + (f',scope="{scope}"' if scope else "")

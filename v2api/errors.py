@@ -62,7 +62,7 @@ def _headers(exc: domain.RegistryError, request: Any) -> dict[str, str]:
     if isinstance(exc, domain.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
     if isinstance(exc, domain.Unauthorized):
-        return {"WWW-Authenticate": auth.challenge(request)}
+        return {"WWW-Authenticate": auth.challenge(request, exc.scope)}
     return {}
 
 

@@ -7,10 +7,18 @@ import pytest
 from tests.oci import make_image
 
 
-@pytest.mark.django_db
-def test_it_answers_the_version_check_with_the_api_version_header(client: Any) -> None:
-    response = client.get("/v2/")
+def test_it_answers_the_version_check_with_the_api_version_header(registry: Any) -> None:
+    response = registry.client.get("/v2/")
     assert response.status_code == 200
+    assert response["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+@pytest.mark.django_db
+def test_it_challenges_anonymous_callers_at_the_version_check_like_ghcr(client: Any) -> None:
+    response = client.get("/v2/", HTTP_HOST="registry.example")
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert response["WWW-Authenticate"] == 'Bearer realm="http://registry.example/token",service="registry.example"'
     assert response["Docker-Distribution-API-Version"] == "registry/2.0"
 
 

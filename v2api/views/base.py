@@ -6,11 +6,13 @@ from typing import Any
 
 from rest_framework.response import Response
 
+from .. import auth
 from .common import RegistryView
 
 
 class ApiVersionView(RegistryView):
     def get(self, request: Any) -> Response:
+        auth.require_login(request)
         return Response({})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
@@ -25,6 +25,23 @@ def _blob_headers(blob: Blob) -> dict[str, str]:
     }
 
 
+class _Span:
+    """The ``length`` bytes of ``stream`` from its current position: a ranged answer must stop at the
+    range's end, whatever the server does with Content-Length (no ``fileno``, so no sendfile)."""
+
+    def __init__(self, stream: IO[bytes], length: int) -> None:
+        self.stream, self.remaining = stream, length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.remaining if size < 0 else min(size, self.remaining)
+        data = self.stream.read(size) if size else b""
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 def blob_response(blob: Blob, range_header: str | None) -> HttpResponse | FileResponse:
     """The blob's bytes: a presigned redirect on S3, else the file itself, sent by the server
     with sendfile (gunicorn's wsgi.file_wrapper) from the range's start for its length."""
@@ -43,7 +60,7 @@ def blob_response(blob: Blob, range_header: str | None) -> HttpResponse | FileRe
         return response
     start, end = span
     stream.seek(start)
-    response = FileResponse(stream, status=206, headers=headers)
+    response = FileResponse(_Span(stream, end - start + 1), status=206, headers=headers)
     response.headers["Content-Length"] = str(end - start + 1)
     response.headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
     return response

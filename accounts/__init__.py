@@ -1,0 +1,1 @@
+"""People and organizations: sign-up rules for namespaces, organizations, members and teams."""

@@ -1,0 +1,23 @@
+"""allauth hooks: usernames follow the namespace rules and share the namespace with organizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .namespaces import validate_namespace_syntax
+from .models import Organization
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_username(self, username: str, shallow: bool = False) -> Any:
+        try:
+            validate_namespace_syntax(username)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc
+        if Organization.objects.filter(name__iexact=username).exists():
+            raise forms.ValidationError(f"“{username}” is already taken.")
+        return super().clean_username(username, shallow=shallow)

@@ -1,0 +1,108 @@
+"""Writes for organizations, memberships and teams. Only an organization's owners change it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from .models import Membership, Organization, Team
+from .namespaces import validate_new_namespace
+
+
+def is_owner(*, organization: Organization, user: Any) -> bool:
+    return Membership.objects.filter(organization=organization, user=user, role=Membership.Role.OWNER).exists()
+
+
+def _require_owner(organization: Organization, actor: Any) -> None:
+    if not is_owner(organization=organization, user=actor):
+        raise PermissionDenied("Only the organization's owners can do that.")
+
+
+def _user_named(username: str) -> Any:
+    user = get_user_model().objects.filter(username=username.strip().lower()).first()
+    if user is None:
+        raise ValidationError(f"There is no user named “{username}”.", code="unknown_user")
+    return user
+
+
+def organization_create(*, name: str, owner: Any, description: str = "") -> Organization:
+    """A new organization whose creator is its first owner."""
+    validate_new_namespace(name)
+    with transaction.atomic():
+        organization = Organization.objects.create(name=name, description=description)
+        Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    return organization
+
+
+def member_add(*, organization: Organization, actor: Any, username: str, role: str = Membership.Role.MEMBER) -> Membership:
+    _require_owner(organization, actor)
+    if role not in Membership.Role.values:
+        raise ValidationError("Unknown role.", code="role")
+    user = _user_named(username)
+    membership, created = Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": role})
+    if not created:
+        raise ValidationError(f"{user.username} is already a member.", code="member")
+    return membership
+
+
+def _owners_left_without(organization: Organization, user: Any) -> int:
+    return Membership.objects.filter(organization=organization, role=Membership.Role.OWNER).exclude(user=user).count()
+
+
+def member_set_role(*, organization: Organization, actor: Any, username: str, role: str) -> Membership:
+    _require_owner(organization, actor)
+    if role not in Membership.Role.values:
+        raise ValidationError("Unknown role.", code="role")
+    membership = Membership.objects.filter(organization=organization, user__username=username).first()
+    if membership is None:
+        raise ValidationError(f"{username} is not a member.", code="not_member")
+    if role != Membership.Role.OWNER and _owners_left_without(organization, membership.user) == 0:
+        raise ValidationError("An organization needs at least one owner.", code="last_owner")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+def member_remove(*, organization: Organization, actor: Any, username: str) -> None:
+    _require_owner(organization, actor)
+    membership = Membership.objects.filter(organization=organization, user__username=username).first()
+    if membership is None:
+        raise ValidationError(f"{username} is not a member.", code="not_member")
+    if _owners_left_without(organization, membership.user) == 0:
+        raise ValidationError("An organization needs at least one owner.", code="last_owner")
+    with transaction.atomic():
+        for team in Team.objects.filter(organization=organization, members=membership.user):
+            team.members.remove(membership.user)
+        membership.delete()
+
+
+def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
+    _require_owner(organization, actor)
+    slug = slugify(name)
+    if not slug:
+        raise ValidationError("Give the team a name with letters or digits.", code="name")
+    if Team.objects.filter(organization=organization, slug=slug).exists():
+        raise ValidationError(f"A team “{slug}” already exists.", code="taken")
+    return Team.objects.create(organization=organization, name=name.strip(), slug=slug)
+
+
+def team_member_add(*, team: Team, actor: Any, username: str) -> None:
+    _require_owner(team.organization, actor)
+    user = _user_named(username)
+    if not Membership.objects.filter(organization=team.organization, user=user).exists():
+        raise ValidationError(f"{user.username} is not a member of {team.organization.name}.", code="not_member")
+    team.members.add(user)
+
+
+def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
+    _require_owner(team.organization, actor)
+    team.members.remove(*team.members.filter(username=username))
+
+
+def team_delete(*, team: Team, actor: Any) -> None:
+    _require_owner(team.organization, actor)
+    team.delete()

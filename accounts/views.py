@@ -1,0 +1,118 @@
+"""Organization pages: create, members and roles, teams. Changes are owners' only (services check)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm
+
+
+def _apply(form: forms.Form, action: Callable[[], Any]) -> bool:
+    """Run a service for a valid form; put its validation error on the form. True on success."""
+    try:
+        action()
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return False
+    return True
+
+
+@login_required
+def organization_new(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _apply(form, lambda: services.organization_create(name=data["name"], owner=request.user, description=data["description"])):
+            return redirect("organization", name=data["name"])
+    return render(request, "accounts/organization_new.html", {"form": form})
+
+
+def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) -> HttpResponse:
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    context = {
+        "organization": organization,
+        "memberships": selectors.memberships_of(organization=organization),
+        "teams": organization.teams.order_by("name"),
+        "is_owner": services.is_owner(organization=organization, user=request.user),
+        "member_form": forms_.get("member_form") or MemberForm(),
+        "team_form": forms_.get("team_form") or TeamForm(),
+    }
+    return render(request, "accounts/organization.html", context)
+
+
+@login_required
+def organization(request: HttpRequest, name: str) -> HttpResponse:
+    return _organization_page(request, name)
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, name: str) -> HttpResponse:
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    form = MemberForm(request.POST)
+    if form.is_valid() and _apply(
+        form,
+        lambda: services.member_add(
+            organization=organization, actor=request.user, username=form.cleaned_data["username"], role=form.cleaned_data["role"]
+        ),
+    ):
+        messages.success(request, f"Added {form.cleaned_data['username']}.")
+        return redirect("organization", name=name)
+    return _organization_page(request, name, member_form=form)
+
+
+@login_required
+@require_POST
+def member_change(request: HttpRequest, name: str, username: str) -> HttpResponse:
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    try:
+        if request.POST.get("remove"):
+            services.member_remove(organization=organization, actor=request.user, username=username)
+        else:
+            services.member_set_role(organization=organization, actor=request.user, username=username, role=request.POST.get("role", ""))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("organization", name=name)
+
+
+@login_required
+@require_POST
+def team_add(request: HttpRequest, name: str) -> HttpResponse:
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    form = TeamForm(request.POST)
+    if form.is_valid() and _apply(form, lambda: services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"])):
+        return redirect("organization", name=name)
+    return _organization_page(request, name, team_form=form)
+
+
+@login_required
+def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    team_ = selectors.team_of(organization=organization, slug=slug)
+    form = TeamMemberForm(request.POST or None)
+    if request.method == "POST":
+        if not services.is_owner(organization=organization, user=request.user):
+            raise PermissionDenied
+        if request.POST.get("remove"):
+            services.team_member_remove(team=team_, actor=request.user, username=request.POST["remove"])
+            return redirect("team", name=name, slug=slug)
+        if form.is_valid() and _apply(form, lambda: services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"])):
+            return redirect("team", name=name, slug=slug)
+    context = {
+        "organization": organization,
+        "team": team_,
+        "members": team_.members.order_by("username"),
+        "form": form,
+        "is_owner": services.is_owner(organization=organization, user=request.user),
+    }
+    return render(request, "accounts/team.html", context)

@@ -1,0 +1,332 @@
+"""End-to-end fixtures: a real gunicorn serving Wharf on the test database, a real Docker engine, skopeo.
+
+The server runs as a subprocess (its own session, so it can be killed with all its workers) on a free
+127.0.0.1 port, with its data directory under the test's tmp_path and ``DATABASE_URL`` pointing at
+pytest-django's test database, so a test can push with a real client and then assert on rows with the
+ORM and on files in the blob store.
+
+CI sets ``WHARF_REQUIRE_E2E=1``: then a missing dockerd or skopeo fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from packages_app import storage
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = "/usr/bin/docker"  # the engine's own 20.10 client (a client-only 28.x may come first in PATH)
+DOCKERD = "/usr/sbin/dockerd"
+SKOPEO = "/usr/bin/skopeo"
+
+
+# --- skips become failures when CI asks for e2e ---------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With WHARF_REQUIRE_E2E=1, an e2e test that skips (no dockerd, no skopeo, not root) fails."""
+    report: pytest.TestReport = yield
+    required = os.environ.get("WHARF_REQUIRE_E2E") == "1"
+    if required and report.skipped and item.get_closest_marker("e2e") and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"WHARF_REQUIRE_E2E=1 but this end-to-end test was skipped: {reason}"
+    return report  # type: ignore[return-value]
+
+
+# --- the server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_database_url() -> str:
+    """A DATABASE_URL for the database pytest-django created (its name is the test one by now)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(db["NAME"])
+        assert name and ":memory:" not in name and "mode=memory" not in name, "e2e needs a file test database"
+        return f"sqlite:///{name}"
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        user = quote(str(db.get("USER") or ""), safe="")
+        password = quote(str(db.get("PASSWORD") or ""), safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{auth}{db.get('HOST') or 'localhost'}{port}/{quote(str(db['NAME']), safe='')}"
+    raise NotImplementedError(f"no DATABASE_URL for {db['ENGINE']}")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+@dataclass
+class WharfServer:
+    """One gunicorn (master + workers, one process group) serving ``data_dir`` on ``port``."""
+
+    data_dir: Path
+    database_url: str
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def log(self) -> Path:
+        return self.data_dir / "gunicorn.log"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WHARF_", "DATABASE_URL", "DJANGO_"))}
+        return env | {
+            "WHARF_LISTEN": self.host,
+            "WHARF_WORKERS": "2",
+            "WHARF_ANONYMOUS_PUSH": "true",
+            "WHARF_DATA_DIR": str(self.data_dir),
+            "WHARF_ACCESS_LOG": "1",
+            "DATABASE_URL": self.database_url,
+            "DJANGO_SETTINGS_MODULE": "registry_site.settings",
+        }
+
+    def start(self, timeout: float = 30) -> None:
+        assert self.process is None, "already running"
+        self.starts += 1
+        with open(self.log, "ab") as log:
+            log.write(f"--- start {self.starts} ---\n".encode())
+            self.process = subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/gunicorn"),
+                    "-c",
+                    "registry_site/gunicorn.conf.py",
+                    # gunicorn 27 otherwise shares one control socket (~/.gunicorn/gunicorn.ctl) between servers
+                    "--no-control-socket",
+                    "registry_site.wsgi",
+                ],
+                cwd=ROOT,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches the workers too
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if self.request("GET", "/v2/", timeout=2).status in {200, 401}:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer GET /v2/ within {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once, as a power cut would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: the master stops its workers
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # a worker that outlived its master
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            answer = conn.getresponse()
+            return Response(answer.status, answer.headers, answer.read())
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[WharfServer]:
+    """A running Wharf (gunicorn, 2 workers, anonymous pushes) on the test database.
+
+    ``transactional_db``: the server's processes must see what the test writes, and vice versa.
+    The test process's blob store points at the server's, so tests can look at the files.
+    """
+    server = WharfServer(data_dir=tmp_path / "server", database_url=server_database_url())
+    server.data_dir.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(server.blob_dir)}},
+    }
+    settings.WHARF_ANONYMOUS_PUSH = True
+    storage.blob_store.cache_clear()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        storage.blob_store.cache_clear()
+
+
+# --- the Docker engine ----------------------------------------------------------------------------
+
+
+@dataclass
+class DockerEngine:
+    root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return os.environ | {
+            "DOCKER_HOST": f"unix://{self.root}/docker.sock",
+            "DOCKER_CONFIG": str(self.root / "cli"),
+            "DOCKER_BUILDKIT": "0",
+        }
+
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+        """Run the engine's client; fail the test with its output if it fails."""
+        done = subprocess.run(
+            [DOCKER, *args], env=self.env | (env or {}), capture_output=True, text=True, timeout=timeout
+        )
+        assert done.returncode == 0, f"docker {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        return done.stdout
+
+
+def _kill_pidfile(path: Path, sig: int = signal.SIGTERM) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, sig)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def _wait_gone(pid: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return pid is None
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[DockerEngine]:
+    """A private dockerd (vfs storage, no networking) per TOOLS.md, stopped at the end of the session."""
+    if not os.path.exists(DOCKERD) or not os.path.exists(DOCKER):
+        pytest.skip(f"{DOCKERD} or {DOCKER} is missing (apt-get install -y docker.io)")
+    if os.geteuid() != 0:
+        pytest.skip("starting dockerd needs root")
+    root = Path(tempfile.mkdtemp(prefix="wd-", dir="/tmp"))  # short: the unix socket path must be < 108 chars
+    (root / "cli").mkdir()
+    engine = DockerEngine(root)
+    with open(root / "dockerd.log", "ab") as log:
+        dockerd = subprocess.Popen(
+            [
+                DOCKERD,
+                "--storage-driver=vfs",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                f"--data-root={root}/data",
+                f"--exec-root={root}/exec",
+                f"--pidfile={root}/dockerd.pid",
+                "-H",
+                engine.env["DOCKER_HOST"],
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            ready = subprocess.run([DOCKER, "version"], env=engine.env, capture_output=True, timeout=30)
+            if ready.returncode == 0:
+                break
+            if dockerd.poll() is not None or time.monotonic() > deadline:
+                log_text = (root / "dockerd.log").read_text(errors="replace")[-4000:]
+                pytest.fail(f"dockerd did not start:\n{log_text}")
+            time.sleep(0.2)
+        yield engine
+    finally:
+        _stop_docker(dockerd, root)
+
+
+def _stop_docker(dockerd: subprocess.Popen[bytes], root: Path) -> None:
+    dockerd.terminate()
+    try:
+        dockerd.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        dockerd.kill()
+        dockerd.wait()
+    # dockerd stops the containerd it started; one left behind (dockerd killed) is stopped here.
+    containerd = _kill_pidfile(root / "exec/containerd/containerd.pid")
+    if not _wait_gone(containerd, 10) and containerd is not None:
+        os.kill(containerd, signal.SIGKILL)
+    subprocess.run(["umount", str(root / "data")], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- skopeo ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def skopeo() -> str:
+    if not os.path.exists(SKOPEO):
+        pytest.skip(f"{SKOPEO} is missing (apt-get install -y skopeo)")
+    return SKOPEO

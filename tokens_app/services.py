@@ -1,0 +1,103 @@
+"""Personal access tokens: create (shown once), authenticate (constant-time), revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .models import PersonalAccessToken, Scope
+
+TOKEN_PREFIX = "wharf_pat_"
+_LOOKUP_LENGTH = 12
+_SECRET_LENGTH = 32
+
+
+class TokenRejected(Exception):
+    """Credentials that are not an active token of that user. ``reason`` is safe to show the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _digest(token: str) -> str:
+    key = f"wharf-pat:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_scopes(scopes: Iterable[str]) -> list[str]:
+    """write implies read; delete needs read (REGISTRY.md "Personal access tokens")."""
+    chosen = set(scopes)
+    unknown = chosen - set(Scope.values)
+    if unknown:
+        raise ValidationError(f"Unknown scope: {', '.join(sorted(unknown))}", code="scope")
+    if not chosen:
+        raise ValidationError("Choose at least one scope.", code="scope")
+    if chosen & {Scope.WRITE, Scope.DELETE}:
+        chosen.add(Scope.READ)
+    return [s for s in Scope.values if s in chosen]
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: PersonalAccessToken
+    plaintext: str
+
+
+def token_create(*, user: Any, note: str, scopes: Iterable[str], expires_at: datetime | None) -> NewToken:
+    """Create a token; its plaintext is returned once and never stored."""
+    note = note.strip()
+    if not note:
+        raise ValidationError("Give the token a note so you can recognise it later.", code="note")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError("The expiry date must be in the future.", code="expiry")
+    lookup = secrets.token_hex(_LOOKUP_LENGTH // 2)
+    plaintext = f"{TOKEN_PREFIX}{lookup}{secrets.token_urlsafe(_SECRET_LENGTH)}"
+    token = PersonalAccessToken.objects.create(
+        user=user, note=note, scopes=normalize_scopes(scopes), prefix=lookup, digest=_digest(plaintext), expires_at=expires_at
+    )
+    return NewToken(token, plaintext)
+
+
+def token_authenticate(*, username: str, secret: str) -> PersonalAccessToken:
+    """The active token ``secret`` of user ``username``, or TokenRejected. Passwords are never accepted."""
+    if not secret.startswith(TOKEN_PREFIX):
+        raise TokenRejected("use a personal access token (wharf_pat_...), not a password")
+    lookup = secret[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _LOOKUP_LENGTH]
+    token = PersonalAccessToken.objects.select_related("user").filter(prefix=lookup).first()
+    expected = token.digest if token else _digest("no such token")
+    if not hmac.compare_digest(expected, _digest(secret)) or token is None:
+        raise TokenRejected("invalid username or token")
+    if token.user.username != username.lower() or not token.user.is_active:
+        raise TokenRejected("invalid username or token")
+    if token.revoked_at is not None:
+        raise TokenRejected("this personal access token was revoked")
+    if token.is_expired:
+        raise TokenRejected("this personal access token has expired")
+    _touch(token)
+    return token
+
+
+def _touch(token: PersonalAccessToken) -> None:
+    """Record last use, at most once a minute (a push makes many requests)."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        PersonalAccessToken.objects.filter(id=token.id).update(last_used_at=now)
+        token.last_used_at = now
+
+
+def token_revoke(*, user: Any, token_id: int) -> None:
+    updated = PersonalAccessToken.objects.filter(id=token_id, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if not updated and not PersonalAccessToken.objects.filter(id=token_id, user=user).exists():
+        raise PersonalAccessToken.DoesNotExist()

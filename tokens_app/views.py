@@ -1,0 +1,49 @@
+"""Settings pages for personal access tokens: list, create (shown once), revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import TokenForm
+from .models import PersonalAccessToken
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    tokens = PersonalAccessToken.objects.filter(user=request.user)
+    return render(request, "tokens_app/token_list.html", {"tokens": tokens})
+
+
+@login_required
+def token_new(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.token_create(
+                user=request.user,
+                note=form.cleaned_data["note"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.cleaned_data["expires_at"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return render(request, "tokens_app/token_created.html", {"token": new.token, "plaintext": new.plaintext})
+    return render(request, "tokens_app/token_new.html", {"form": form})
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        services.token_revoke(user=request.user, token_id=token_id)
+    except PersonalAccessToken.DoesNotExist:
+        raise Http404("No such token") from None
+    messages.success(request, "Token revoked. Clients using it can no longer sign in.")
+    return redirect("token-list")
