@@ -83,13 +83,15 @@ def referrers_list(*, package: Package, digest: str, artifact_type: str | None) 
     return descriptors
 
 
-def upload_get(*, name: str, upload_id: str) -> Upload:
-    """An upload session, only through the repository that opened it."""
+def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
+    """An upload session, only through the repository and for the user that opened it; to anyone
+    else it does not exist."""
     try:
         key = uuid.UUID(upload_id)
     except ValueError:
         raise BlobUploadUnknown() from None
-    upload = Upload.objects.filter(id=key, package__name=name).first()
+    owner = {"user": user} if user is not None else {"user__isnull": True}
+    upload = Upload.objects.filter(id=key, package__name=name, **owner).first()
     if upload is None:
         raise BlobUploadUnknown()
     return upload

@@ -45,11 +45,11 @@ RENEW_SECONDS = 5
 LEASE_WAIT_SECONDS = LEASE_SECONDS + 1
 
 
-def package_for_write(*, name: str) -> Package:
-    """The package ``name``, created (private) by the first push."""
+def package_for_write(*, name: str, user: Any = None) -> Package:
+    """The package ``name``, created (private, administered by its publisher) by the first push."""
     namespace = name.split("/", 1)[0]
     try:
-        package, _ = Package.objects.get_or_create(name=name, defaults={"namespace": namespace})
+        package, _ = Package.objects.get_or_create(name=name, defaults={"namespace": namespace, "created_by": user})
     except IntegrityError:  # created by a concurrent push
         package = Package.objects.get(name=name)
     return package
@@ -65,7 +65,7 @@ def _link_blob(package: Package, blob: Blob) -> None:
 def upload_start(*, name: str, user: Any = None, store: BlobStore | None = None) -> Upload:
     """Open an upload session bound to one repository (and user)."""
     store = store or blob_store()
-    package = package_for_write(name=name)
+    package = package_for_write(name=name, user=user)
     upload_id = uuid.uuid4()
     state = store.start(str(upload_id))
     return Upload.objects.create(id=upload_id, package=package, user=user, storage_state=state)
@@ -156,10 +156,11 @@ def upload_append(
     end: int | None = None,
     length: int | None = None,
     store: BlobStore | None = None,
+    user: Any = None,
 ) -> Upload:
     """Append one chunk (PATCH). Returns the session with its new offset."""
     store = store or blob_store()
-    upload = upload_get(name=name, upload_id=upload_id)
+    upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
         _check_range(upload, start, length, end)
@@ -194,6 +195,7 @@ def upload_finish(
     end: int | None = None,
     length: int | None = None,
     store: BlobStore | None = None,
+    user: Any = None,
 ) -> Blob:
     """Close a session (PUT ?digest=): append the optional last chunk, verify, and publish the blob.
 
@@ -201,7 +203,7 @@ def upload_finish(
     """
     store = store or blob_store()
     wanted = parse_digest(digest)
-    upload = upload_get(name=name, upload_id=upload_id)
+    upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
         _check_range(upload, start, length, end)
@@ -241,9 +243,9 @@ def _delete_unused(store: BlobStore, key: str) -> None:
         store.delete(key)
 
 
-def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None) -> None:
+def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, user: Any = None) -> None:
     store = store or blob_store()
-    upload = upload_get(name=name, upload_id=upload_id)
+    upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
         _discard(upload, store)
@@ -258,14 +260,16 @@ def blob_upload_monolithic(
     parse_digest(digest)
     upload = upload_start(name=name, user=user)
     try:
-        return upload_finish(name=name, upload_id=str(upload.id), digest=digest, chunks=chunks, length=length)
+        return upload_finish(
+            name=name, upload_id=str(upload.id), digest=digest, chunks=chunks, length=length, user=user
+        )
     except BaseException:
         if Upload.objects.filter(id=upload.id).exists():
             _discard(upload, blob_store())
         raise
 
 
-def blob_mount(*, name: str, digest: str, source: str) -> Blob | None:
+def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob | None:
     """Link a blob the caller can read in ``source`` into ``name`` (spec "Mounting a blob").
 
     Returns None when there is nothing to mount; the caller then opens an ordinary session.
@@ -273,7 +277,7 @@ def blob_mount(*, name: str, digest: str, source: str) -> Blob | None:
     blob = Blob.objects.filter(digest=digest, packageblob__package__name=source).first()
     if blob is None:
         return None
-    package = package_for_write(name=name)
+    package = package_for_write(name=name, user=user)
     _link_blob(package, blob)
     return blob
 
@@ -319,14 +323,14 @@ def _missing_references(package: Package, parsed: ParsedManifest) -> list[str]:
 
 
 def manifest_put(
-    *, name: str, reference: str, body: bytes, content_type: str, tags: Iterable[str] = ()
+    *, name: str, reference: str, body: bytes, content_type: str, tags: Iterable[str] = (), user: Any = None
 ) -> tuple[Manifest, ParsedManifest]:
     """Store a manifest exactly as pushed, after checking everything it references is present."""
     digest, tag = _manifest_digest(reference, body)
     all_tags = list(dict.fromkeys(([tag] if tag else []) + [parse_tag(t) for t in tags]))
     parsed = parse_manifest(body, content_type)
     with transaction.atomic():
-        package = package_for_write(name=name)
+        package = package_for_write(name=name, user=user)
         missing = _missing_references(package, parsed)
         if missing:
             raise ManifestBlobUnknown(missing)
@@ -385,6 +389,9 @@ def uploads_expire(*, idle_seconds: int | None = None, store: BlobStore | None =
     )
     removed = 0
     for upload in stale.iterator():
-        _discard(upload, store)
-        removed += 1
+        # Claim the session first: a request may have resumed it since the query ran.
+        claim = {"lease_token": uuid.uuid4(), "lease_until": now + timedelta(seconds=LEASE_SECONDS)}
+        if stale.filter(id=upload.id).update(**claim):
+            _discard(upload, store)
+            removed += 1
     return removed

@@ -17,6 +17,7 @@ An upload's bytes never become visible by themselves: ``services.blob_upload_fin
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import cache
 from typing import IO, Any, Protocol
@@ -111,10 +112,8 @@ class FileSystemBlobStore:
         return key
 
     def discard(self, upload_id: str, state: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._upload_path(upload_id))
-        except FileNotFoundError:
-            pass
 
     def open(self, key: str) -> IO[bytes]:
         return open(self.storage.path(key), "rb")
@@ -222,7 +221,12 @@ class S3BlobStore:
         key = self._final_key(upload_id)
         if state.get("tail"):
             last = len(parts) + 1
-            parts.append({"PartNumber": last, "ETag": self.upload_part(upload_id, state["mpu"], last, self.read_object(state["tail"]))})
+            parts.append(
+                {
+                    "PartNumber": last,
+                    "ETag": self.upload_part(upload_id, state["mpu"], last, self.read_object(state["tail"])),
+                }
+            )
         if parts:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=self._key(key), UploadId=state["mpu"], MultipartUpload={"Parts": parts}
@@ -237,10 +241,8 @@ class S3BlobStore:
         if not state.get("mpu"):
             return
         key = self._key(self._final_key(upload_id))
-        try:
+        with contextlib.suppress(self.client.exceptions.NoSuchUpload):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=state["mpu"])
-        except self.client.exceptions.NoSuchUpload:
-            pass
 
     def delete_tails(self, upload_id: str, keep: str | None = None) -> None:
         """Delete the upload's tail objects but ``keep``, a listing page (1,000 keys) at a time."""

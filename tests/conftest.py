@@ -28,6 +28,12 @@ def blob_dir(settings: Any, tmp_path: Any) -> Iterator[Any]:
     storage.blob_store.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Test users are created by the dozen; PBKDF2 at production strength would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def open_registry(settings: Any) -> None:
     """Anonymous pushes allowed (the explicit WHARF_ANONYMOUS_PUSH setting)."""
@@ -65,3 +71,51 @@ def registry(client: Client, open_registry: None, db: None) -> RegistryClient:
 
 def pytest_report_header(config: Any) -> str:
     return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded default)')}"
+
+
+# --- people, organizations and tokens ---------------------------------------------------------
+
+
+@pytest.fixture
+def owner(db: None) -> Any:
+    """alice: owner of the organization ``acme``."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import organization_create
+
+    user = get_user_model().objects.create_user("alice", "alice@example.com", "correct horse battery")
+    organization_create(name="acme", owner=user)
+    return user
+
+
+@pytest.fixture
+def member(owner: Any) -> Any:
+    """bob: a plain member of ``acme``."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Membership, Organization
+
+    user = get_user_model().objects.create_user("bob", "bob@example.com", "correct horse battery")
+    Membership.objects.create(organization=Organization.objects.get(name="acme"), user=user)
+    return user
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    """eve: a user outside ``acme``."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("eve", "eve@example.com", "correct horse battery")
+
+
+def make_pat(user: Any, *scopes: str, expires_at: Any = None) -> str:
+    """A personal access token's plaintext for ``user`` with ``scopes``."""
+    from tokens_app.services import token_create
+
+    return token_create(user=user, note="test", scopes=scopes or ["read:packages"], expires_at=expires_at).plaintext
+
+
+def basic(username: str, secret: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,16 +40,18 @@ SKOPEO = "/usr/bin/skopeo"
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """With WHARF_REQUIRE_E2E=1, an e2e test that skips (no dockerd, no skopeo, not root) fails."""
-    report: pytest.TestReport = yield
+    report = yield
     required = os.environ.get("WHARF_REQUIRE_E2E") == "1"
     if required and report.skipped and item.get_closest_marker("e2e") and not hasattr(report, "wasxfail"):
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         report.outcome = "failed"
         report.longrepr = f"WHARF_REQUIRE_E2E=1 but this end-to-end test was skipped: {reason}"
-    return report  # type: ignore[return-value]
+    return report
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -207,7 +209,10 @@ def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
     server.data_dir.mkdir()
     settings.STORAGES = {
         **settings.STORAGES,
-        "blobs": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(server.blob_dir)}},
+        "blobs": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(server.blob_dir)},
+        },
     }
     settings.WHARF_ANONYMOUS_PUSH = True
     storage.blob_store.cache_clear()

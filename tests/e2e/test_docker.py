@@ -88,7 +88,9 @@ def test_docker_manifest_pushes_a_two_platform_list_and_pull_picks_the_platform(
     digests = {arch: pushed_digest(docker_engine.run("push", f"{repo}:{arch}")) for arch in ("amd64", "arm64")}
 
     docker_engine.run("manifest", "create", "--insecure", f"{repo}:latest", f"{repo}:amd64", f"{repo}:arm64")
-    list_digest = pushed_digest_of_list(docker_engine.run("manifest", "push", "--purge", "--insecure", f"{repo}:latest"))
+    list_digest = pushed_digest_of_list(
+        docker_engine.run("manifest", "push", "--purge", "--insecure", f"{repo}:latest")
+    )
 
     listed = Tag.objects.get(package__name="acme/multi", name="latest").manifest
     assert (listed.digest, listed.media_type) == (list_digest, DOCKER_LIST)

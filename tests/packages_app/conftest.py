@@ -130,6 +130,7 @@ class Backend:
     keys: Callable[[], list[str]]
     read: Callable[[str], bytes]
     multipart_uploads: Callable[[], list[str]]
+    endpoint: str | None = None
 
 
 def _filesystem_backend(root: Path) -> Backend:
@@ -161,6 +162,7 @@ def _s3_backend(client: Any, endpoint: str) -> Backend:
         keys=keys,
         read=lambda key: bytes(client.get_object(Bucket=BUCKET, Key=key)["Body"].read()),
         multipart_uploads=multipart_uploads,
+        endpoint=endpoint,
     )
 
 

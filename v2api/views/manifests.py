@@ -47,7 +47,7 @@ class ManifestView(RegistryView):
         return HttpResponse(headers=_manifest_headers(manifest))
 
     def put(self, request: Any, name: str, reference: str) -> HttpResponse:
-        self.writable(request, name)
+        actor = self.writable(request, name)
         body = read_limited(request, settings.WHARF_MAX_MANIFEST_SIZE)
         manifest, parsed = services.manifest_put(
             name=name,
@@ -55,6 +55,7 @@ class ManifestView(RegistryView):
             body=body,
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=request.query_params.getlist("tag"),
+            user=actor.user,
         )
         headers = {"Location": f"/v2/{name}/manifests/{manifest.digest}", "Docker-Content-Digest": manifest.digest}
         if parsed.subject:

@@ -52,7 +52,7 @@ class UploadStartView(RegistryView):
         if "mount" in params:
             parse_digest(params["mount"])
             source = _mountable_source(request, params.get("from"))
-            blob = services.blob_mount(name=name, digest=params["mount"], source=source) if source else None
+            blob = services.blob_mount(name=name, digest=params["mount"], source=source, user=actor.user) if source else None
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:
@@ -66,22 +66,28 @@ class UploadStartView(RegistryView):
 
 class UploadView(RegistryView):
     def get(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        self.writable(request, name)
-        upload = selectors.upload_get(name=name, upload_id=upload_id)
+        actor = self.writable(request, name)
+        upload = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user)
         return _session_response(204, name, upload)
 
     def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        self.writable(request, name)
-        offset = selectors.upload_get(name=name, upload_id=upload_id).offset
+        actor = self.writable(request, name)
+        offset = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user).offset
         start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
         upload = services.upload_append(
-            name=name, upload_id=upload_id, chunks=body_chunks(request), start=start, end=end, length=body_length(request)
+            name=name,
+            upload_id=upload_id,
+            chunks=body_chunks(request),
+            start=start,
+            end=end,
+            length=body_length(request),
+            user=actor.user,
         )
         return _session_response(202, name, upload)
 
     def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        self.writable(request, name)
-        offset = selectors.upload_get(name=name, upload_id=upload_id).offset
+        actor = self.writable(request, name)
+        offset = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user).offset
         start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
         blob = services.upload_finish(
             name=name,
@@ -91,10 +97,11 @@ class UploadView(RegistryView):
             start=start,
             end=end,
             length=body_length(request),
+            user=actor.user,
         )
         return _created(name, blob)
 
     def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        self.writable(request, name)
-        services.upload_cancel(name=name, upload_id=upload_id)
+        actor = self.writable(request, name)
+        services.upload_cancel(name=name, upload_id=upload_id, user=actor.user)
         return empty(204)
