@@ -176,6 +176,7 @@ if WHARF_STORAGE == "s3":
             "secret_key": envstr("WHARF_S3_SECRET_ACCESS_KEY") or None,
             "addressing_style": envstr("WHARF_S3_ADDRESSING_STYLE", "path"),
             "querystring_expire": envint("WHARF_S3_PRESIGN_SECONDS", 300),
+            "signature_version": "s3v4",
             "default_acl": None,
             "file_overwrite": True,
         },
