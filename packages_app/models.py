@@ -40,6 +40,11 @@ class Package(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Shown on the package page; extracted from the newest tagged version's labels or annotations
+    # (org.opencontainers.image.description / .licenses / .source) by tasks.extract_metadata.
+    description = models.CharField(max_length=512, blank=True, default="")
+    licenses = models.CharField(max_length=256, blank=True, default="")
+    source_url = models.CharField(max_length=2048, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
@@ -103,6 +108,12 @@ class Manifest(models.Model):
     blobs = models.ManyToManyField(Blob, related_name="manifests", blank=True)
     children = models.ManyToManyField("self", symmetrical=False, related_name="parents", blank=True)
     foreign_urls = models.JSONField(default=list, blank=True)
+    # Filled in after the push by tasks.extract_metadata: the image config's labels (for an index, its
+    # annotations or else its platform images' labels) and the platform(s) it runs on, as
+    # [{"os", "architecture", "variant", "digest"}] (one entry for an image, one per child for an index).
+    labels = models.JSONField(default=dict, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
