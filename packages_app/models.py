@@ -123,6 +123,17 @@ class Manifest(models.Model):
         return f"{self.package.name}@{self.digest}"
 
 
+class DownloadCount(models.Model):
+    """Pulls of one version (manifest GETs, by tag or digest) per day: totals, charts, delete limits."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="downloads")
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["manifest", "day"], name="download_unique_day")]
+
+
 class Tag(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)

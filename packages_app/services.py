@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .exceptions import (
@@ -33,7 +33,7 @@ from .exceptions import (
 )
 from .hashing import ResumableHash, digest_bytes
 from .manifests import ParsedManifest, parse_manifest
-from .models import Blob, Manifest, Package, PackageBlob, Tag, Upload
+from .models import Blob, DownloadCount, Manifest, Package, PackageBlob, Tag, Upload
 from .names import Digest, is_digest_reference, parse_digest, parse_tag
 from .selectors import package_get, upload_get
 from .storage import BlobStore, blob_store
@@ -360,6 +360,17 @@ def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedM
     manifest.blobs.set(Blob.objects.filter(digest__in=parsed.required_blobs()))
     manifest.children.set(Manifest.objects.filter(package=package, digest__in=parsed.required_manifests()))
     return manifest
+
+
+def record_pull(*, manifest: Manifest) -> None:
+    """Count one pull of ``manifest`` for today (one conditional UPDATE, an INSERT the first time)."""
+    day = timezone.localdate()
+    if not DownloadCount.objects.filter(manifest=manifest, day=day).update(count=F("count") + 1):
+        try:
+            with transaction.atomic():
+                DownloadCount.objects.create(manifest=manifest, day=day, count=1)
+        except IntegrityError:  # another request created today's row first
+            DownloadCount.objects.filter(manifest=manifest, day=day).update(count=F("count") + 1)
 
 
 def manifest_delete(*, name: str, digest: str) -> None:

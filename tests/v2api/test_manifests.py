@@ -449,3 +449,15 @@ def test_it_serves_nested_repository_names(registry: Any) -> None:
     assert got.content == image.manifest
     tags = registry.client.get("/v2/acme/tools/builder/tags/list")
     assert tags.json() == {"name": "acme/tools/builder", "tags": ["v1"]}
+
+
+def test_it_counts_a_pull_per_version_and_day_but_not_a_head(registry: Any) -> None:
+    from packages_app.models import DownloadCount
+
+    image = make_image(seed="counted")
+    assert registry.push_image("acme/counted", image, tag="v1").status_code == 201
+    registry.client.get("/v2/acme/counted/manifests/v1")
+    registry.client.get(f"/v2/acme/counted/manifests/{image.digest}")
+    registry.client.head("/v2/acme/counted/manifests/v1")
+    row = DownloadCount.objects.get(manifest__digest=image.digest)
+    assert row.count == 2

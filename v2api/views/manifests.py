@@ -40,6 +40,7 @@ class ManifestView(RegistryView):
 
     def get(self, request: Any, name: str, reference: str) -> HttpResponse:
         manifest = self._negotiated(request, name, reference)
+        services.record_pull(manifest=manifest)
         return HttpResponse(bytes(manifest.content), headers=_manifest_headers(manifest))
 
     def head(self, request: Any, name: str, reference: str) -> HttpResponse:
