@@ -406,3 +406,24 @@ def uploads_expire(*, idle_seconds: int | None = None, store: BlobStore | None =
             _discard(upload, store)
             removed += 1
     return removed
+
+
+# --- package settings ---------------------------------------------------------------------------
+
+
+def package_set_visibility(*, package: Package, user: Any, visibility: str) -> Package:
+    """Change visibility: admins only; as on ghcr.io, a public package cannot become private again."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from .access import package_role
+    from .models import Role, Visibility
+
+    if package_role(user, package) != Role.ADMIN:
+        raise PermissionDenied("Only the package's admins can change its visibility.")
+    if visibility not in Visibility.values:
+        raise ValidationError("Choose private, internal or public.", code="visibility")
+    if package.visibility == Visibility.PUBLIC and visibility != Visibility.PUBLIC:
+        raise ValidationError("A public package cannot be made private or internal again.", code="public")
+    package.visibility = visibility
+    package.save(update_fields=["visibility", "updated_at"])
+    return package
