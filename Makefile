@@ -5,8 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
-# Until accounts and tokens land, `make run` is an open registry on purpose (anyone may push).
-export WHARF_ANONYMOUS_PUSH ?= true
 
 .PHONY: run test lint typecheck pytest migrate bench clean
 
