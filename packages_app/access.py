@@ -78,9 +78,10 @@ def package_role(user: Any, package: Package) -> Role | None:
             roles.append(role)
         if package.created_by_id == user.pk:
             roles.append(Role.ADMIN)
-        if package.visibility == Visibility.INTERNAL and Membership.objects.filter(
-            organization__name=package.namespace, user=user
-        ).exists():
+        if (
+            package.visibility == Visibility.INTERNAL
+            and Membership.objects.filter(organization__name=package.namespace, user=user).exists()
+        ):
             roles.append(Role.READ)
         granted = PackagePermission.objects.filter(package=package).filter(Q(user=user) | Q(team__members=user))
         if (best := granted.aggregate(best=Max("role"))["best"]) is not None:
@@ -101,7 +102,9 @@ def role_allows(user: Any, name: str, action: Action) -> bool:
     """The roles alone, before any token's scopes or grants."""
     package = Package.objects.filter(name=name).first()
     if package is None:
-        return action is Action.PUSH and can_create(user, name.split("/", 1)[0])
+        # Whoever may create the package will be its admin: they may also pull (and find nothing),
+        # so a push's "pull,push" token request is granted in full, as on ghcr.io.
+        return action in (Action.PUSH, Action.PULL) and can_create(user, name.split("/", 1)[0])
     role = package_role(user, package)
     return role is not None and role >= ROLE_FOR[action]
 
@@ -122,18 +125,19 @@ def can(actor: Actor, name: str, action: Action) -> bool:
 def authorize(actor: Actor, name: str, action: Action) -> None:
     """Raise unless ``actor`` may do ``action`` on ``name``, the same way whether it exists or not.
 
-    Anonymous callers are asked to authenticate. A signed-in caller who cannot read the package
-    gets NAME_UNKNOWN for pulls and deletes and a plain DENIED for pushes; one whose roles allow the
-    action but whose token does not is told which scope is missing.
+    Anonymous callers are asked to authenticate. A token without the action's scope is told which
+    scope is missing, before any package is looked at (so the answer is the same whether the package
+    exists or not). A signed-in caller who cannot read the package gets NAME_UNKNOWN for pulls and
+    deletes and a plain DENIED for pushes; one whose registry token lacks the grant is asked for a new one.
     """
     if can(actor, name, action):
         return
     scope = f"repository:{name}:{action.value}"
     if actor.is_anonymous:
         raise Unauthorized(scope=scope)
+    if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
+        raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
     if role_allows(actor.user, name, action):
-        if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
-            raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
         raise Unauthorized("the registry token does not grant this action; request a new one", scope=scope)
     if action is Action.PUSH or role_allows(actor.user, name, Action.PULL):
         raise Denied()

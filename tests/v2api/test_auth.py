@@ -250,3 +250,14 @@ def test_an_upload_session_belongs_to_the_user_who_opened_it(client: Client, own
         assert stolen.status_code == 404
         assert stolen.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
     assert client.get(location, HTTP_AUTHORIZATION=alice, HTTP_HOST=HOST).status_code == 204
+
+
+def test_a_push_token_for_a_new_package_grants_pull_and_push_as_clients_ask(client: Client, owner: Any) -> None:
+    from tokens_app.registry_tokens import verify
+
+    token = bearer(client, basic("alice", make_pat(owner, "write:packages")), "repository:alice/new:pull,push")
+    assert verify(token[7:], service=HOST).access == {"alice/new": frozenset({"pull", "push"})}
+    layer = make_image(seed="new").layers[0]
+    head = client.head(f"/v2/alice/new/blobs/{sha256(layer)}", HTTP_AUTHORIZATION=token, HTTP_HOST=HOST)
+    assert head.status_code == 404  # nothing there yet: not a challenge, so the client uploads
+    assert push_image(client, "alice/new", token).status_code == 201
