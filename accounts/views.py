@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm
+from .models import Organization
 
 
 def _apply(form: forms.Form, action: Callable[[], Any]) -> bool:
@@ -27,12 +28,26 @@ def _apply(form: forms.Form, action: Callable[[], Any]) -> bool:
     return True
 
 
+def _owned(request: HttpRequest, name: str) -> Organization:
+    """The organization, for a change only owners make: checked before any form, so a member's
+    POST is refused whatever it holds (outsiders still get the 404 of a missing organization)."""
+    organization = selectors.organization_for_member(name=name, user=request.user)
+    if not services.is_owner(organization=organization, user=request.user):
+        raise PermissionDenied("Only the organization's owners can do that.")
+    return organization
+
+
 @login_required
 def organization_new(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if _apply(form, lambda: services.organization_create(name=data["name"], owner=request.user, description=data["description"])):
+        if _apply(
+            form,
+            lambda: services.organization_create(
+                name=data["name"], owner=request.user, description=data["description"]
+            ),
+        ):
             return redirect("organization", name=data["name"])
     return render(request, "accounts/organization_new.html", {"form": form})
 
@@ -58,12 +73,15 @@ def organization(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_add(request: HttpRequest, name: str) -> HttpResponse:
-    organization = selectors.organization_for_member(name=name, user=request.user)
+    organization = _owned(request, name)
     form = MemberForm(request.POST)
     if form.is_valid() and _apply(
         form,
         lambda: services.member_add(
-            organization=organization, actor=request.user, username=form.cleaned_data["username"], role=form.cleaned_data["role"]
+            organization=organization,
+            actor=request.user,
+            username=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
         ),
     ):
         messages.success(request, f"Added {form.cleaned_data['username']}.")
@@ -74,12 +92,14 @@ def member_add(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_change(request: HttpRequest, name: str, username: str) -> HttpResponse:
-    organization = selectors.organization_for_member(name=name, user=request.user)
+    organization = _owned(request, name)
     try:
         if request.POST.get("remove"):
             services.member_remove(organization=organization, actor=request.user, username=username)
         else:
-            services.member_set_role(organization=organization, actor=request.user, username=username, role=request.POST.get("role", ""))
+            services.member_set_role(
+                organization=organization, actor=request.user, username=username, role=request.POST.get("role", "")
+            )
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect("organization", name=name)
@@ -88,9 +108,12 @@ def member_change(request: HttpRequest, name: str, username: str) -> HttpRespons
 @login_required
 @require_POST
 def team_add(request: HttpRequest, name: str) -> HttpResponse:
-    organization = selectors.organization_for_member(name=name, user=request.user)
+    organization = _owned(request, name)
     form = TeamForm(request.POST)
-    if form.is_valid() and _apply(form, lambda: services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"])):
+    if form.is_valid() and _apply(
+        form,
+        lambda: services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"]),
+    ):
         return redirect("organization", name=name)
     return _organization_page(request, name, team_form=form)
 
@@ -106,7 +129,10 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
         if request.POST.get("remove"):
             services.team_member_remove(team=team_, actor=request.user, username=request.POST["remove"])
             return redirect("team", name=name, slug=slug)
-        if form.is_valid() and _apply(form, lambda: services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"])):
+        if form.is_valid() and _apply(
+            form,
+            lambda: services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"]),
+        ):
             return redirect("team", name=name, slug=slug)
     context = {
         "organization": organization,

@@ -139,6 +139,13 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
         raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
     if role_allows(actor.user, name, action):
         raise Unauthorized("the registry token does not grant this action; request a new one", scope=scope)
-    if action is Action.PUSH or role_allows(actor.user, name, Action.PULL):
+    if action is Action.PUSH or _sees(actor.user, name):
         raise Denied()
     raise NameUnknown()
+
+
+def _sees(user: Any, name: str) -> bool:
+    """Whether the package exists and ``user`` may read it: only then may a refusal admit it is there.
+    (``role_allows`` also lets a would-be creator pull a name that does not exist yet.)"""
+    package = Package.objects.filter(name=name).first()
+    return package is not None and package_role(user, package) is not None

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -16,11 +17,12 @@ from .models import PersonalAccessToken
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    tokens = PersonalAccessToken.objects.filter(user=request.user)
+    tokens = PersonalAccessToken.objects.filter(user=request.user.pk)
     return render(request, "tokens_app/token_list.html", {"tokens": tokens})
 
 
 @login_required
+@never_cache  # the created page holds the token's only copy: keep it out of caches and history
 def token_new(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

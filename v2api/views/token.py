@@ -7,10 +7,12 @@ do (roles ∩ token scopes) — never more; a repository the caller may not see 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from rest_framework.parsers import FormParser
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser, FormParser
 from rest_framework.response import Response
 
 from packages_app.access import ANONYMOUS, Action, Actor, can
@@ -19,7 +21,7 @@ from packages_app.names import parse_name
 from tokens_app import registry_tokens
 
 from .. import auth
-from .common import RegistryView
+from .common import IgnoreAccept, RegistryView
 
 _ACTIONS = {"pull": Action.PULL, "push": Action.PUSH, "delete": Action.DELETE}
 
@@ -43,11 +45,30 @@ def parse_scopes(values: list[str]) -> dict[str, set[str]]:
 
 
 def grant(actor: Actor, asked: dict[str, set[str]]) -> dict[str, list[str]]:
-    return {name: sorted(a for a in actions if can(actor, name, _ACTIONS[a])) for name, actions in asked.items()}
+    return {name: sorted(_granted(actor, name, actions)) for name, actions in asked.items()}
+
+
+def _granted(actor: Actor, name: str, actions: set[str]) -> set[str]:
+    """The asked actions ``actor`` may do on ``name``; asked pull comes with push.
+
+    A package that does not exist yet gives no role to pull it, but pushing it makes the caller its
+    creator, and clients read back what they push with the same token (docker HEADs each blob it has
+    just uploaded). Every request checks the roles again, so the grant only bounds what they allow.
+    """
+    allowed = {a for a in actions if can(actor, name, _ACTIONS[a])}
+    return allowed | {"pull"} if "push" in allowed and "pull" in actions else allowed
+
+
+class _ParseForms(IgnoreAccept):
+    """Registry negotiation for Accept, but the OAuth2 form body is parsed (registry views parse none)."""
+
+    def select_parser(self, request: Any, parsers: Iterable[BaseParser]) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
 
 
 class TokenView(RegistryView):
     parser_classes = [FormParser]
+    content_negotiation_class = _ParseForms
 
     def get(self, request: Any) -> Response:
         return self._issue(request, auth.actor_for(request), request.query_params.getlist("scope"))
