@@ -8,8 +8,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .namespaces import validate_namespace_syntax
 from .models import Organization
+from .namespaces import validate_namespace_syntax
 
 
 class AccountAdapter(DefaultAccountAdapter):

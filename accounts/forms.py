@@ -6,7 +6,9 @@ from .models import Membership
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=39, help_text="Lowercase letters, digits and hyphens. Images will be named NAME/IMAGE.")
+    name = forms.CharField(
+        max_length=39, help_text="Lowercase letters, digits and hyphens. Images will be named NAME/IMAGE."
+    )
     description = forms.CharField(max_length=255, required=False)
 
 

@@ -6,12 +6,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+ALL_VISIBILITIES = ["private", "internal", "public"]  # most private first (packages_app.models.Visibility)
+
+
+def default_member_visibilities() -> list[str]:
+    return list(ALL_VISIBILITIES)
+
 
 class Organization(models.Model):
     name = models.CharField(max_length=39, unique=True)
     description = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="organizations")
+    # Package policy (REGISTRY.md "Packages, visibility and access"): the visibilities members (not
+    # owners) may give packages, a new one taking the most private of them (none: members cannot
+    # create packages); and whether new packages inherit access from a repository they are linked to.
+    member_visibilities = models.JSONField(default=default_member_visibilities, blank=True)
+    inherit_access_by_default = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.name

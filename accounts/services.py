@@ -38,12 +38,16 @@ def organization_create(*, name: str, owner: Any, description: str = "") -> Orga
     return organization
 
 
-def member_add(*, organization: Organization, actor: Any, username: str, role: str = Membership.Role.MEMBER) -> Membership:
+def member_add(
+    *, organization: Organization, actor: Any, username: str, role: str = Membership.Role.MEMBER
+) -> Membership:
     _require_owner(organization, actor)
     if role not in Membership.Role.values:
         raise ValidationError("Unknown role.", code="role")
     user = _user_named(username)
-    membership, created = Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": role})
+    membership, created = Membership.objects.get_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
     if not created:
         raise ValidationError(f"{user.username} is already a member.", code="member")
     return membership
@@ -106,3 +110,20 @@ def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
 def team_delete(*, team: Team, actor: Any) -> None:
     _require_owner(team.organization, actor)
     team.delete()
+
+
+def organization_set_package_policy(
+    *, organization: Organization, actor: Any, member_visibilities: list[str], inherit_access_by_default: bool
+) -> Organization:
+    """Which visibilities members may give packages (and create them with), and whether new packages
+    inherit access from a linked repository (REGISTRY.md "Packages, visibility and access"). Owners only."""
+    from .models import ALL_VISIBILITIES
+
+    _require_owner(organization, actor)
+    unknown = set(member_visibilities) - set(ALL_VISIBILITIES)
+    if unknown:
+        raise ValidationError(f"Unknown visibility: {', '.join(sorted(unknown))}", code="visibility")
+    organization.member_visibilities = [v for v in ALL_VISIBILITIES if v in member_visibilities]
+    organization.inherit_access_by_default = inherit_access_by_default
+    organization.save(update_fields=["member_visibilities", "inherit_access_by_default"])
+    return organization

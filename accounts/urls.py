@@ -11,4 +11,6 @@ urlpatterns = [
     path("<str:name>/members/<str:username>", views.member_change, name="member-change"),
     path("<str:name>/teams", views.team_add, name="team-add"),
     path("<str:name>/teams/<slug:slug>", views.team, name="team"),
+    path("<str:name>/package-policy", views.package_policy, name="organization-package-policy"),
+    path("<str:name>/audit", views.audit, name="organization-audit"),
 ]

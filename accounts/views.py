@@ -61,6 +61,7 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
         "is_owner": services.is_owner(organization=organization, user=request.user),
         "member_form": forms_.get("member_form") or MemberForm(),
         "team_form": forms_.get("team_form") or TeamForm(),
+        "visibility_choices": [("private", "Private"), ("internal", "Internal"), ("public", "Public")],
     }
     return render(request, "accounts/organization.html", context)
 
@@ -142,3 +143,32 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
         "is_owner": services.is_owner(organization=organization, user=request.user),
     }
     return render(request, "accounts/team.html", context)
+
+
+@login_required
+@require_POST
+def package_policy(request: HttpRequest, name: str) -> HttpResponse:
+    """The organization's package policy (owners): member visibilities, inheritance of new packages."""
+    organization = _owned(request, name)
+    try:
+        services.organization_set_package_policy(
+            organization=organization,
+            actor=request.user,
+            member_visibilities=request.POST.getlist("member_visibilities"),
+            inherit_access_by_default=request.POST.get("inherit_access_by_default") == "on",
+        )
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, "Package policy saved.")
+    return redirect("organization", name=name)
+
+
+@login_required
+def audit(request: HttpRequest, name: str) -> HttpResponse:
+    """The organization's audit log of package changes (owners)."""
+    from packages_app.selectors import audit_log
+
+    organization = _owned(request, name)
+    events = audit_log(namespace=organization.name, limit=200)
+    return render(request, "accounts/audit.html", {"organization": organization, "events": events})

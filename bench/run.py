@@ -111,11 +111,20 @@ class Server:
         recreate_database(self.args.pg_url.rstrip("/") + "/postgres", self.args.db_name)
         manage = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
         subprocess.run(manage, cwd=self.args.tree, env=self.env, check=True)
-        command = [str(VENV_BIN / "gunicorn"), "-c", "registry_site/gunicorn.conf.py"]
-        command += ["--worker-class", self.args.worker_class, "registry_site.wsgi"]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=self.args.tree, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(self.command(), cwd=self.args.tree, env=self.env, stdout=log, stderr=log)
         self._wait_ready()
+
+    def command(self) -> list[str]:
+        """gunicorn as `make run` starts it, or granian's WSGI server for comparison (``--server``)."""
+        if self.args.server == "granian":
+            return [
+                *(sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws", "--host", "127.0.0.1"),
+                *("--port", str(self.port), "--workers", str(self.args.workers)),
+                *("--blocking-threads", str(self.args.threads), "registry_site.wsgi:application"),
+            ]
+        command = [str(VENV_BIN / "gunicorn"), "-c", "registry_site/gunicorn.conf.py"]
+        return [*command, "--worker-class", self.args.worker_class, "registry_site.wsgi"]
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -125,7 +134,7 @@ class Server:
                 raise RuntimeError(f"gunicorn exited; see {self.log_path}")
             with contextlib.suppress(OSError):
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                ready = call(conn, "GET", "/v2/").status == 200 and len(self.workers()) == self.args.workers
+                ready = call(conn, "GET", "/v2/").status == 200 and len(self.workers()) >= self.args.workers
                 conn.close()
                 if ready:
                     return
@@ -640,6 +649,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8; 1 for sync)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)")
+    parser.add_argument(
+        "--server", choices=["gunicorn", "granian"], default="gunicorn", help="granian: its WSGI server, to compare"
+    )
     parser.add_argument("--chunk", type=int, default=64, help="PATCH chunk size in MiB (default 64)")
     parser.add_argument("--parallel", type=int, default=4, help="parallel pushes of min(256 MiB, size/N)")
     parser.add_argument("--rps-seconds", type=int, default=10, help="length of each request-rate run")
@@ -657,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=REPO / "data"))
     server = Server(args, work / "server")
     try:
-        print(f"starting gunicorn ({args.workers} x {args.threads} {args.worker_class}) ...", flush=True)
+        print(f"starting {args.server} ({args.workers} x {args.threads} {args.worker_class}) ...", flush=True)
         server.start()
         assert server.process is not None
         sampler = MemorySampler(server.process.pid)

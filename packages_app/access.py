@@ -6,7 +6,12 @@ further). Roles (REGISTRY.md "Packages, visibility and access"):
 
 * public packages: everyone reads; internal: every member of the owning organization reads;
 * the namespace's user, the organization's owners and the package's creator are admins;
-* explicit read / write / admin grants to users and teams.
+* explicit read / write / admin grants to users and teams;
+* a package linked to a source repository with ``inherit_access`` on takes the repository's roles
+  (its collaborators', and its owner namespace's admins) instead of its own grants and its creator's
+  admin; visibility is never inherited;
+* a repository's automation token (``Actor.repository_id``) writes the packages linked to that
+  repository and creates new ones in the repository owner's namespace.
 
 Pull needs read and ``read:packages``; push needs write and ``write:packages`` (or, for a new package,
 the right to create in its namespace); delete needs admin and ``delete:packages``. A package the
@@ -41,10 +46,21 @@ class Actor:
     user: Any = None  # None: anonymous
     scopes: frozenset[str] | None = None  # None: not limited by a token (a browser session)
     grants: dict[str, frozenset[str]] | None = None  # a bearer token's per-repository actions
+    repository_id: int | None = None  # an automation token's source repository (then user is None)
 
     @property
     def is_anonymous(self) -> bool:
-        return self.user is None
+        return self.user is None and self.repository_id is None
+
+    @property
+    def label(self) -> str:
+        """Who this is, for the audit log."""
+        if self.repository_id is not None:
+            from .models import SourceRepository
+
+            repository = SourceRepository.objects.filter(id=self.repository_id).first()
+            return f"automation token of {repository.full_name if repository else 'a deleted repository'}"
+        return self.user.username if self.user is not None else "anonymous"
 
 
 ANONYMOUS = Actor()
@@ -76,36 +92,86 @@ def package_role(user: Any, package: Package) -> Role | None:
     if user is not None:
         if (role := namespace_role(user, package.namespace)) is not None:
             roles.append(role)
-        if package.created_by_id == user.pk:
-            roles.append(Role.ADMIN)
         if (
             package.visibility == Visibility.INTERNAL
             and Membership.objects.filter(organization__name=package.namespace, user=user).exists()
         ):
             roles.append(Role.READ)
-        granted = PackagePermission.objects.filter(package=package).filter(Q(user=user) | Q(team__members=user))
-        if (best := granted.aggregate(best=Max("role"))["best"]) is not None:
-            roles.append(best)
+        if inherits_access(package):
+            if (role := repository_role(user, package.repository_id)) is not None:
+                roles.append(role)
+        else:
+            if package.created_by_id == user.pk:
+                roles.append(Role.ADMIN)
+            granted = PackagePermission.objects.filter(package=package).filter(Q(user=user) | Q(team__members=user))
+            if (best := granted.aggregate(best=Max("role"))["best"]) is not None:
+                roles.append(best)
     return Role(max(roles)) if roles else None
 
 
+def inherits_access(package: Package) -> bool:
+    """Whether the package's own access list is replaced by its linked repository's access."""
+    return package.repository_id is not None and package.inherit_access
+
+
+def repository_role(user: Any, repository_id: int | None) -> Role | None:
+    """The role ``user`` holds on a source repository: admin for its owner namespace's admins, else
+    the collaborator role they were given."""
+    from .models import RepositoryCollaborator, SourceRepository
+
+    if user is None or repository_id is None:
+        return None
+    repository = SourceRepository.objects.filter(id=repository_id).first()
+    if repository is None:
+        return None
+    if namespace_role(user, repository.owner) == Role.ADMIN:
+        return Role.ADMIN
+    role = RepositoryCollaborator.objects.filter(repository=repository, user=user).values_list("role", flat=True)
+    return Role(role[0]) if role else None
+
+
+def automation_role(repository_id: int, package: Package) -> Role | None:
+    """An automation token writes the packages linked to its repository; it reads public ones."""
+    if package.repository_id == repository_id:
+        return Role.WRITE
+    return Role.READ if package.visibility == Visibility.PUBLIC else None
+
+
+def automation_can_create(repository_id: int, namespace: str) -> bool:
+    from .models import SourceRepository
+
+    return SourceRepository.objects.filter(id=repository_id, owner=namespace).exists()
+
+
 def can_create(user: Any, namespace: str) -> bool:
-    """Whether ``user`` may create a package in ``namespace`` (their own, or an organization they belong to)."""
+    """Whether ``user`` may create a package in ``namespace``: their own; an organization's owners; its
+    members while the organization lets members create packages with at least one visibility."""
     from accounts.models import Membership
 
     if user is None:
         return False
-    return user.username == namespace or Membership.objects.filter(organization__name=namespace, user=user).exists()
+    if user.username == namespace:
+        return True
+    membership = Membership.objects.filter(organization__name=namespace, user=user).select_related("organization")
+    found = membership.first()
+    if found is None:
+        return False
+    return found.role == Membership.Role.OWNER or bool(found.organization.member_visibilities)
 
 
-def role_allows(user: Any, name: str, action: Action) -> bool:
-    """The roles alone, before any token's scopes or grants."""
+def role_allows(user: Any, name: str, action: Action, *, repository_id: int | None = None) -> bool:
+    """The roles alone, before any token's scopes or grants (``repository_id``: an automation token's)."""
     package = Package.objects.filter(name=name).first()
+    namespace = name.split("/", 1)[0]
     if package is None:
         # Whoever may create the package will be its admin: they may also pull (and find nothing),
         # so a push's "pull,push" token request is granted in full, as on ghcr.io.
-        return action in (Action.PUSH, Action.PULL) and can_create(user, name.split("/", 1)[0])
-    role = package_role(user, package)
+        if action not in (Action.PUSH, Action.PULL):
+            return False
+        if repository_id is not None:
+            return automation_can_create(repository_id, namespace)
+        return can_create(user, namespace)
+    role = automation_role(repository_id, package) if repository_id is not None else package_role(user, package)
     return role is not None and role >= ROLE_FOR[action]
 
 
@@ -119,7 +185,9 @@ def can(actor: Actor, name: str, action: Action) -> bool:
     """Whether ``actor`` may do ``action`` on the package ``name`` (existing or not)."""
     if _open_registry():
         return True
-    return _token_allows(actor, name, action) and role_allows(actor.user, name, action)
+    return _token_allows(actor, name, action) and role_allows(
+        actor.user, name, action, repository_id=actor.repository_id
+    )
 
 
 def authorize(actor: Actor, name: str, action: Action) -> None:
@@ -137,15 +205,19 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
         raise Unauthorized(scope=scope)
     if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
         raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
-    if role_allows(actor.user, name, action):
+    if role_allows(actor.user, name, action, repository_id=actor.repository_id):
         raise Unauthorized("the registry token does not grant this action; request a new one", scope=scope)
-    if action is Action.PUSH or _sees(actor.user, name):
+    if action is Action.PUSH or _sees(actor, name):
         raise Denied()
     raise NameUnknown()
 
 
-def _sees(user: Any, name: str) -> bool:
-    """Whether the package exists and ``user`` may read it: only then may a refusal admit it is there.
+def _sees(actor: Actor, name: str) -> bool:
+    """Whether the package exists and ``actor`` may read it: only then may a refusal admit it is there.
     (``role_allows`` also lets a would-be creator pull a name that does not exist yet.)"""
     package = Package.objects.filter(name=name).first()
-    return package is not None and package_role(user, package) is not None
+    if package is None:
+        return False
+    if actor.repository_id is not None:
+        return automation_role(actor.repository_id, package) is not None
+    return package_role(actor.user, package) is not None

@@ -1,8 +1,15 @@
+"""The admin site: package roles and visibility, and retention rules with a preview (until the package
+settings pages exist)."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
-from .models import Blob, Manifest, Package, PackagePermission, Tag, Upload
+from .models import Blob, Manifest, Package, PackagePermission, RetentionRule, Tag, Upload
+from .retention import retention_preview
 
 
 class PackagePermissionInline(admin.TabularInline):
@@ -10,11 +17,55 @@ class PackagePermissionInline(admin.TabularInline):
     extra = 0
 
 
+class RetentionRuleForm(forms.ModelForm):
+    """``preview``: instead of saving, show what the rule would delete right now (issue 6)."""
+
+    preview = forms.BooleanField(
+        required=False, help_text="Tick to list what this rule would delete, without saving it."
+    )
+
+    class Meta:
+        model = RetentionRule
+        fields = ("package", "keep_newest", "untagged_older_than_days", "protected_tags", "enabled")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("preview") and not self.errors:
+            rule = RetentionRule(**{k: v for k, v in cleaned.items() if k != "preview"})
+            raise forms.ValidationError(preview_lines(rule))
+        return cleaned
+
+
+def preview_lines(rule: RetentionRule) -> list[str]:
+    planned = retention_preview(rule=rule)
+    if not planned:
+        return ["Preview: this rule would delete nothing now."]
+    head = [f"Preview: this rule would delete {len(planned)} manifest(s) now (untick preview to save):"]
+    return head + [f"{p.digest} {', '.join(p.tags) or '(untagged)'}: {p.reason}" for p in planned]
+
+
+class RetentionRuleInline(admin.TabularInline):
+    model = RetentionRule
+    extra = 0
+    fields = ("keep_newest", "untagged_older_than_days", "protected_tags", "enabled")
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(admin.ModelAdmin):
+    """Retention rules with a preview; garbage collection applies the enabled ones."""
+
+    form = RetentionRuleForm
+    list_display = ("package", "keep_newest", "untagged_older_than_days", "protected_tags", "enabled")
+    list_filter = ("enabled",)
+    search_fields = ("package__name",)
+    autocomplete_fields = ("package",)
+
+
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
     """Visibility and roles are edited here until the package settings pages exist."""
 
-    inlines = [PackagePermissionInline]
+    inlines = [PackagePermissionInline, RetentionRuleInline]
     list_display = ("name", "namespace", "visibility", "updated_at")
     list_filter = ("visibility",)
     search_fields = ("name",)

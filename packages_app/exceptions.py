@@ -114,3 +114,9 @@ class Unauthorized(RegistryError):
 
 class Denied(RegistryError):
     message = "requested access to the resource is denied"
+
+
+class DeleteRefused(Denied):
+    """A public package or version downloaded more than 5,000 times cannot be deleted (as on ghcr.io)."""
+
+    message = "a public package or version with more than 5,000 downloads cannot be deleted"

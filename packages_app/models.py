@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+DELETED_RETENTION_DAYS = 30  # a deleted package or version can be restored this long
+
 
 class Visibility(models.TextChoices):
     PRIVATE = "private", "Private"
@@ -31,10 +33,22 @@ class Blob(models.Model):
         return self.digest
 
 
-class Package(models.Model):
-    """A repository ``OWNER/NAME`` (NAME may hold more ``/`` segments). Created by the first push."""
+class LivePackageManager(models.Manager["Package"]):
+    """``Package.objects``: packages that are not deleted. A deleted package is invisible everywhere
+    (pages, registry, API) except to restore it (REGISTRY.md "Deleting"): use ``Package.all_objects``."""
 
-    name = models.CharField(max_length=255, unique=True)
+    def get_queryset(self) -> models.QuerySet[Package]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Package(models.Model):
+    """A repository ``OWNER/NAME`` (NAME may hold more ``/`` segments). Created by the first push.
+
+    A deleted package keeps its rows for 30 days (``deleted_at``), so it can be restored; meanwhile its
+    name may be taken by a new package (only live packages have unique names).
+    """
+
+    name = models.CharField(max_length=255, db_index=True)
     namespace = models.CharField(max_length=255, db_index=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
     created_by = models.ForeignKey(
@@ -48,9 +62,42 @@ class Package(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
+    # The source repository this package is linked to (source label, settings, or an automation
+    # token's push) and whether it takes that repository's access instead of its own access list.
+    repository = models.ForeignKey(
+        "SourceRepository", null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
+    )
+    inherit_access = models.BooleanField(default=True)
+    # Soft delete (REGISTRY.md "Deleting"): set when the whole package is deleted. Garbage collection
+    # must keep everything of a package deleted less than DELETED_RETENTION_DAYS ago; the final
+    # removal after that is gc's (Package.all_objects.filter(deleted_at__lt=now - 30 days)).
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LivePackageManager()
+    all_objects = models.Manager()
+
+    class Meta:
+        base_manager_name = "all_objects"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(deleted_at__isnull=True), name="package_unique_live_name"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def path(self) -> str:
+        """The name below the owner: ``tools/builder`` for ``acme/tools/builder``."""
+        return self.name.split("/", 1)[-1]
 
 
 class Role(models.IntegerChoices):
@@ -73,7 +120,8 @@ class PackagePermission(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(user__isnull=False, team__isnull=True) | models.Q(user__isnull=True, team__isnull=False),
+                condition=models.Q(user__isnull=False, team__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False),
                 name="permission_user_xor_team",
             ),
             models.UniqueConstraint(fields=["package", "user"], name="permission_unique_user"),
@@ -86,6 +134,8 @@ class PackageBlob(models.Model):
 
     package = models.ForeignKey(Package, on_delete=models.CASCADE)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT)
+    # Renewed by every upload or mount of the blob into the package: garbage collection's grace
+    # period counts from the latest one.
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,6 +165,11 @@ class Manifest(models.Model):
     platforms = models.JSONField(default=list, blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Soft delete of a version (REGISTRY.md "Deleting"): the row, its blob and child links stay for
+    # DELETED_RETENTION_DAYS so it can be restored; its tags are removed and remembered in
+    # ``deleted_tags``. Garbage collection must not remove a manifest deleted less than 30 days ago.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["package", "digest"], name="manifest_unique_digest")]
@@ -170,3 +225,95 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"upload {self.id} to {self.package_id}"
+
+
+class RetentionRule(models.Model):
+    """A package's retention rule, applied by garbage collection (``packages_app.retention``).
+
+    A version (a manifest that is not a platform image of an index or a referrer) is deleted when an
+    enabled rule of its package says so: beyond the ``keep_newest`` newest versions, or untagged and
+    older than ``untagged_older_than_days``. A version with a tag matching one of ``protected_tags``
+    (glob patterns, one per line or comma-separated) is never touched. Empty limits do nothing.
+    """
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="retention_rules")
+    keep_newest = models.PositiveIntegerField(null=True, blank=True, help_text="keep the N newest versions")
+    untagged_older_than_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="delete untagged versions older than D days"
+    )
+    protected_tags = models.TextField(blank=True, default="", help_text="tag globs never touched, e.g. v*, latest")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"retention rule {self.pk} of {self.package_id}"
+
+    @property
+    def tag_patterns(self) -> list[str]:
+        return [p.strip() for p in self.protected_tags.replace(",", "\n").splitlines() if p.strip()]
+
+
+class SourceRepository(models.Model):
+    """A source repository ``OWNER/NAME`` that packages link to (REGISTRY.md "Packages, visibility and
+    access"). Its owner namespace's admins administer it; collaborators hold read / write / admin."""
+
+    owner = models.CharField(max_length=39, db_index=True)  # a user's or an organization's namespace
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="repository_unique_name")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class RepositoryCollaborator(models.Model):
+    repository = models.ForeignKey(SourceRepository, on_delete=models.CASCADE, related_name="collaborators")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.IntegerField(choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "user"], name="collaborator_unique_user")]
+
+
+class AuditEvent(models.Model):
+    """Who did what to a package, and when (pushes, deletes, restores, visibility and access changes)."""
+
+    class Action(models.TextChoices):
+        PUSH = "push", "Pushed"
+        DELETE_VERSION = "version.delete", "Deleted a version"
+        RESTORE_VERSION = "version.restore", "Restored a version"
+        DELETE_TAG = "tag.delete", "Deleted a tag"
+        DELETE_PACKAGE = "package.delete", "Deleted the package"
+        RESTORE_PACKAGE = "package.restore", "Restored the package"
+        VISIBILITY = "visibility", "Changed visibility"
+        ACCESS = "access", "Changed access"
+        LINK = "repository", "Changed the repository link"
+
+    package = models.ForeignKey(Package, null=True, on_delete=models.SET_NULL, related_name="audit_events")
+    namespace = models.CharField(max_length=255, db_index=True)  # kept for the organization's log
+    package_name = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=255)  # "alice", "automation token of acme/api", "anonymous"
+    action = models.CharField(max_length=32, choices=Action.choices)
+    detail = models.CharField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.package_name}"

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F, Model, QuerySet, Sum
 from django.db.models.functions import Collate
+from django.utils import timezone
 
-from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown
-from .manifests import IMAGE_TYPES
-from .models import Blob, Manifest, Package, Tag, Upload
+from .access import package_role
+from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
+from .manifests import IMAGE_TYPES, INDEX_TYPES
+from .models import DELETED_RETENTION_DAYS, Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility
 from .names import is_digest_reference, parse_digest
 
 
@@ -34,13 +44,62 @@ def blob_get(*, package: Package, digest: str) -> Blob:
 def manifest_get(*, package: Package, reference: str) -> Manifest:
     if is_digest_reference(reference):
         parse_digest(reference)
-        manifest = Manifest.objects.filter(package=package, digest=reference).first()
+        manifest = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).first()
     else:
         tag = Tag.objects.select_related("manifest").filter(package=package, name=reference).first()
         manifest = tag.manifest if tag else None
     if manifest is None:
         raise ManifestUnknown(detail={"reference": reference[:200]})
     return manifest
+
+
+def _valid_digest_in(name: str, digest: str) -> None:
+    """Check ``digest``'s grammar; a missing package is reported first (NAME_UNKNOWN before
+    DIGEST_INVALID, as when the package is looked up on its own)."""
+    try:
+        parse_digest(digest)
+    except RegistryError:
+        package_get(name=name)
+        raise
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _only(queryset: QuerySet[_M]) -> _M | None:
+    """The row of a query a unique constraint limits to one: ``first()`` without its ORDER BY, whose
+    compilation is a tenth of a pull's CPU."""
+    return next(iter(queryset[:1]), None)
+
+
+def manifest_get_by_name(*, name: str, reference: str) -> Manifest:
+    """The manifest ``reference`` (a tag or a digest) of the package ``name``, with its package, in
+    one query (a pull's only query after authorization). Only a miss asks whether the package exists,
+    to answer NAME_UNKNOWN rather than MANIFEST_UNKNOWN (distribution-spec "Pulling manifests")."""
+    # Deleted versions and the versions of a deleted package are gone to the registry (REGISTRY.md "Deleting").
+    live = {"deleted_at__isnull": True, "package__deleted_at__isnull": True}
+    manifests = Manifest.objects.select_related("package").filter(**live)
+    if is_digest_reference(reference):
+        _valid_digest_in(name, reference)
+        found = manifests.filter(package__name=name, digest=reference)
+    else:
+        found = manifests.filter(tags__package__name=name, tags__name=reference)
+    manifest = _only(found)
+    if manifest is None:
+        package_get(name=name)
+        raise ManifestUnknown(detail={"reference": reference[:200]})
+    return manifest
+
+
+def blob_get_by_name(*, name: str, digest: str) -> Blob:
+    """``blob_get`` by the package's name, in one query; only a miss asks whether the package exists."""
+    _valid_digest_in(name, digest)
+    live = {"packageblob__package__name": name, "packageblob__package__deleted_at__isnull": True}
+    blob = _only(Blob.objects.filter(digest=digest, **live))
+    if blob is None:
+        package_get(name=name)
+        raise BlobUnknown(detail={"digest": digest})
+    return blob
 
 
 def _ascii_order(field: str) -> Any:
@@ -64,9 +123,7 @@ def tags_page(*, package: Package, n: int, last: str | None) -> tuple[list[str],
 def referrer_descriptor(manifest: Manifest) -> dict[str, Any]:
     """The descriptor the referrers API lists (distribution-spec "Listing Referrers")."""
     descriptor: dict[str, Any] = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": manifest.size}
-    artifact_type = manifest.artifact_type or (
-        manifest.config_media_type if manifest.media_type in IMAGE_TYPES else ""
-    )
+    artifact_type = manifest.artifact_type or (manifest.config_media_type if manifest.media_type in IMAGE_TYPES else "")
     if artifact_type:
         descriptor["artifactType"] = artifact_type
     if manifest.annotations:
@@ -76,7 +133,9 @@ def referrer_descriptor(manifest: Manifest) -> dict[str, Any]:
 
 def referrers_list(*, package: Package, digest: str, artifact_type: str | None) -> list[dict[str, Any]]:
     parse_digest(digest)
-    manifests = Manifest.objects.filter(package=package, subject_digest=digest).order_by("created_at", "id")
+    manifests = Manifest.objects.filter(package=package, subject_digest=digest, deleted_at__isnull=True).order_by(
+        "created_at", "id"
+    )
     descriptors = [referrer_descriptor(m) for m in manifests]
     if artifact_type:
         descriptors = [d for d in descriptors if d.get("artifactType") == artifact_type]
@@ -91,7 +150,540 @@ def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
     except ValueError:
         raise BlobUploadUnknown() from None
     owner = {"user": user} if user is not None else {"user__isnull": True}
-    upload = Upload.objects.filter(id=key, package__name=name, **owner).first()
+    upload = Upload.objects.filter(id=key, package__name=name, package__deleted_at__isnull=True, **owner).first()
     if upload is None:
         raise BlobUploadUnknown()
     return upload
+
+
+# --- package pages ------------------------------------------------------------------------------
+# What the web pages show (REGISTRY.md "Package pages"). Who may see what is decided by
+# ``access.package_role`` alone; these functions only ask it.
+
+FALLBACK_TAG_PREFIX = "sha256-"  # referrers-API fallback tags and cosign's sha256-<hex>.sig: never the install tag
+CHART_DAYS = 30
+REFERRER_KINDS = {
+    "application/vnd.dev.cosign.artifact.sig.v1+json": "Signature",
+    "application/vnd.dev.cosign.simplesigning.v1+json": "Signature",
+    "application/vnd.dev.sigstore.bundle.v0.3+json": "Signature",
+    "application/vnd.cncf.notary.signature": "Signature",
+    "application/spdx+json": "SBOM",
+    "text/spdx": "SBOM",
+    "application/vnd.cyclonedx+json": "SBOM",
+    "application/vnd.syft+json": "SBOM",
+    "application/vnd.in-toto+json": "Attestation",
+    "application/vnd.dsse.envelope.v1+json": "Attestation",
+}
+
+
+def _person(user: Any) -> Any:
+    """The signed-in user, or None for a visitor (what ``package_role`` expects)."""
+    return user if user is not None and user.is_authenticated else None
+
+
+def package_for_page(*, name: str, user: Any) -> tuple[Package, Role]:
+    """The package and the viewer's role on it. NameUnknown, exactly as for a package that does not
+    exist, when the viewer cannot read it (REGISTRY.md "Packages, visibility and access")."""
+    package = Package.objects.filter(name=name).first()
+    role = package_role(_person(user), package) if package is not None else None
+    if package is None or role is None:
+        raise NameUnknown()
+    return package, role
+
+
+def _readable(user: Any, packages: Iterable[Package]) -> list[Package]:
+    person = _person(user)
+    return [p for p in packages if package_role(person, p) is not None]
+
+
+def public_packages(*, query: str = "", limit: int = 50) -> list[Package]:
+    """Public packages, newest first, whose name contains ``query``."""
+    packages = Package.objects.filter(visibility=Visibility.PUBLIC, name__icontains=query)
+    return list(packages.order_by("-updated_at", "name")[:limit])
+
+
+@dataclass(frozen=True)
+class HomePage:
+    public: list[Package]
+    mine: list[Package]
+    organizations: list[Any]
+    query: str
+
+
+def home_page(*, user: Any, query: str = "") -> HomePage:
+    """Public packages (searchable by name) and, for a signed-in person, their own and their organizations'."""
+    from accounts.selectors import organizations_of
+
+    person = _person(user)
+    if person is None:
+        return HomePage(public_packages(query=query), [], [], query)
+    organizations = list(organizations_of(user=person))
+    namespaces = [person.username, *(o.name for o in organizations)]
+    candidates = Package.objects.filter(namespace__in=namespaces).order_by("-updated_at", "name")[:200]
+    return HomePage(public_packages(query=query), _readable(person, candidates)[:20], organizations, query)
+
+
+@dataclass(frozen=True)
+class OwnerPage:
+    name: str
+    organization: Any  # accounts.Organization, or None for a user (or a namespace with no account)
+    is_member: bool
+    packages: list[Package]
+    query: str
+
+
+def owner_page(*, owner: str, user: Any, query: str = "") -> OwnerPage:
+    """A user's or organization's packages that the viewer may read. NameUnknown when there is no such
+    account and the viewer can read nothing there (so private packages do not reveal a namespace)."""
+    from accounts.models import Organization
+    from accounts.selectors import is_member
+
+    organization = Organization.objects.filter(name=owner).first()
+    exists = organization is not None or get_user_model().objects.filter(username=owner).exists()
+    candidates = Package.objects.filter(namespace=owner).order_by("-updated_at", "name")
+    packages = _readable(user, candidates)
+    if not exists and not packages:
+        raise NameUnknown()
+    if query:
+        packages = [p for p in packages if query.lower() in p.name.lower()]
+    member = organization is not None and _person(user) is not None and is_member(organization=organization, user=user)
+    return OwnerPage(owner, organization, member, packages, query)
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+
+    def __str__(self) -> str:
+        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
+
+
+@dataclass(frozen=True)
+class Referrer:
+    digest: str
+    artifact_type: str
+    kind: str  # Signature, SBOM, Attestation or Artifact
+
+
+@dataclass
+class Version:
+    manifest: Manifest
+    tags: list[str]
+    size: int
+    platforms: list[Platform]
+    downloads: int
+    referrers: list[Referrer] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def short_digest(self) -> str:
+        return self.manifest.digest.split(":", 1)[-1][:12]
+
+    @property
+    def is_index(self) -> bool:
+        return self.manifest.media_type in INDEX_TYPES
+
+
+def _document(manifest: Manifest) -> dict[str, Any]:
+    try:
+        doc = json.loads(bytes(manifest.content))
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _image_size(doc: dict[str, Any]) -> int:
+    """Config plus layers, as the descriptors state them."""
+    parts = [doc.get("config") or {}, *(doc.get("layers") or [])]
+    return sum(int(part.get("size") or 0) for part in parts if isinstance(part, dict))
+
+
+def _descriptor_platforms(doc: dict[str, Any]) -> list[Platform]:
+    """Platforms from an index's descriptors (before tasks.extract_metadata has filled ``platforms``)."""
+    found = [d.get("platform") for d in doc.get("manifests") or [] if isinstance(d, dict)]
+    return [_platform(p) for p in found if isinstance(p, dict)]
+
+
+def _platform(entry: dict[str, Any]) -> Platform:
+    return Platform(str(entry.get("os", "")), str(entry.get("architecture", "")), str(entry.get("variant", "") or ""))
+
+
+def version_platforms(manifest: Manifest) -> list[Platform]:
+    """The platforms a version runs on: the extracted ones once extraction ran, else an index's own
+    descriptors; attestation entries (``unknown/unknown``, buildx) are not platforms."""
+    if manifest.extracted_at is not None:
+        platforms = [_platform(p) for p in manifest.platforms if isinstance(p, dict)]
+    elif manifest.media_type in INDEX_TYPES:
+        platforms = _descriptor_platforms(_document(manifest))
+    else:
+        platforms = []
+    return list(dict.fromkeys(p for p in platforms if p.os != "unknown" and p.architecture != "unknown"))
+
+
+def referrer_kind(artifact_type: str) -> str:
+    if artifact_type in REFERRER_KINDS:
+        return REFERRER_KINDS[artifact_type]
+    lowered = artifact_type.lower()
+    for needles, kind in (
+        (("sig",), "Signature"),
+        (("sbom", "spdx", "cyclonedx"), "SBOM"),
+        (("in-toto", "attest", "provenance"), "Attestation"),
+    ):
+        if any(n in lowered for n in needles):
+            return kind
+    return "Artifact"
+
+
+def _versions(package: Package, manifests: list[Manifest]) -> list[Version]:
+    """Versions with their tags, sizes, platforms, downloads and referrers, in a few queries."""
+    ids = [m.id for m in manifests]
+    tags: dict[int, list[str]] = {}
+    for manifest_id, tag in (
+        Tag.objects.filter(manifest_id__in=ids).order_by("-updated_at", "name").values_list("manifest_id", "name")
+    ):
+        tags.setdefault(manifest_id, []).append(tag)
+    downloads = dict(
+        DownloadCount.objects.filter(manifest_id__in=ids)
+        .values("manifest_id")
+        .annotate(n=Sum("count"))
+        .values_list("manifest_id", "n")
+    )
+    docs = {m.id: _document(m) for m in manifests}
+    child_digests = {
+        d.get("digest") for m in manifests for d in docs[m.id].get("manifests") or [] if isinstance(d, dict)
+    }
+    children = {
+        c.digest: _image_size(_document(c)) for c in Manifest.objects.filter(package=package, digest__in=child_digests)
+    }
+    referrers: dict[str, list[Referrer]] = {}
+    for ref in Manifest.objects.filter(
+        package=package, subject_digest__in=[m.digest for m in manifests], deleted_at__isnull=True
+    ).order_by("created_at"):
+        artifact_type = referrer_descriptor(ref).get("artifactType", "")
+        referrers.setdefault(ref.subject_digest, []).append(
+            Referrer(ref.digest, artifact_type, referrer_kind(artifact_type))
+        )
+    return [
+        Version(
+            manifest=m,
+            tags=tags.get(m.id, []),
+            size=_version_size(m, docs[m.id], children),
+            platforms=version_platforms(m),
+            downloads=int(downloads.get(m.id) or 0),
+            referrers=referrers.get(m.digest, []),
+        )
+        for m in manifests
+    ]
+
+
+def _version_size(manifest: Manifest, doc: dict[str, Any], children: dict[str, int]) -> int:
+    """An image: config plus layers; an index: the sum of its platform images (REGISTRY.md "Package pages")."""
+    if manifest.media_type in INDEX_TYPES:
+        return sum(children.get(str(d.get("digest")), 0) for d in doc.get("manifests") or [] if isinstance(d, dict))
+    return _image_size(doc)
+
+
+class VersionView(StrEnum):
+    ALL = "all"
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
+    DELETED = "deleted"  # deleted less than 30 days ago: restorable (REGISTRY.md "Deleting")
+
+
+def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> QuerySet[Manifest]:
+    """A package's versions: every manifest except referrers (listed under their subject) and the
+    untagged platform images of an index (listed as its platforms). Deleted ones only in their own view."""
+    if view is VersionView.DELETED:
+        cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+        deleted = Manifest.objects.filter(package=package, subject_digest="", deleted_at__gt=cutoff)
+        return (
+            deleted.annotate(n_parents=Count("parents", distinct=True))
+            .exclude(n_parents__gt=0)
+            .order_by("-deleted_at", "-id")
+        )
+    rows = (
+        Manifest.objects.filter(package=package, subject_digest="", deleted_at__isnull=True)
+        .annotate(n_parents=Count("parents", distinct=True), n_tags=Count("tags", distinct=True))
+        .exclude(n_parents__gt=0, n_tags=0)
+    )
+    if view is VersionView.TAGGED:
+        rows = rows.filter(n_tags__gt=0)
+    elif view is VersionView.UNTAGGED:
+        rows = rows.filter(n_tags=0)
+    return rows.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class VersionsPage:
+    versions: list[Version]
+    view: VersionView
+    counts: dict[str, int]
+    page: Any  # django.core.paginator.Page
+
+
+def versions_page(*, package: Package, view: str = "all", page: str | int = 1, per_page: int = 30) -> VersionsPage:
+    """One page of a package's versions in the chosen view (all, tagged, untagged)."""
+    chosen = VersionView(view) if view in VersionView._value2member_map_ else VersionView.ALL
+    paginator = Paginator(_version_rows(package, chosen), per_page)
+    current = paginator.get_page(page)
+    counts = {v.value: _version_rows(package, v).count() for v in VersionView}
+    return VersionsPage(_versions(package, list(current.object_list)), chosen, counts, current)
+
+
+# --- the package page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: date
+    count: int
+
+
+@dataclass(frozen=True)
+class DownloadChart:
+    """Daily downloads as SVG bars in a WIDTH x HEIGHT box (drawn by the template, no script)."""
+
+    bars: list[Bar]
+    peak: int
+    start: date
+    end: date
+    width: int = 300
+    height: int = 60
+
+
+def download_chart(*, package: Package, days: int = CHART_DAYS) -> DownloadChart:
+    end = timezone.localdate()
+    start = end - timedelta(days=days - 1)
+    rows = (
+        DownloadCount.objects.filter(manifest__package=package, day__gte=start).values("day").annotate(n=Sum("count"))
+    )
+    per_day = {row["day"]: int(row["n"]) for row in rows}
+    peak = max(per_day.values(), default=0)
+    width, height = DownloadChart.width, DownloadChart.height
+    step = width / days
+    bars = []
+    for i in range(days):
+        day = start + timedelta(days=i)
+        count = per_day.get(day, 0)
+        bar_height = max(count / peak * (height - 2), 1.0) if peak and count else 0.0
+        bars.append(
+            Bar(
+                round(i * step + 1, 2),
+                round(height - bar_height, 2),
+                round(step - 2, 2),
+                round(bar_height, 2),
+                day,
+                count,
+            )
+        )
+    return DownloadChart(bars, peak, start, end)
+
+
+def install_tag(*, package: Package) -> str | None:
+    """The tag the pull command shows: the most recently pushed one that is not a ``sha256-…`` fallback tag."""
+    tags = Tag.objects.filter(package=package).exclude(name__startswith=FALLBACK_TAG_PREFIX)
+    return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
+
+
+def safe_source_url(url: str) -> str | None:
+    """The source label as a link only when it is an http(s) URL (never javascript:, data:, ...)."""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+@dataclass(frozen=True)
+class PackagePage:
+    package: Package
+    role: Role
+    install_tag: str | None
+    recent: list[Version]
+    platforms: list[Platform]  # of the version the install tag points at
+    version_count: int
+    downloads: int
+    chart: DownloadChart
+    source_url: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role >= Role.ADMIN
+
+
+def package_page(*, name: str, user: Any) -> PackagePage:
+    """Everything the package page shows; NameUnknown for a package the viewer cannot read."""
+    package, role = package_for_page(name=name, user=user)
+    tag = install_tag(package=package)
+    recent = _versions(package, list(_version_rows(package, VersionView.TAGGED)[:5]))
+    installed = Tag.objects.select_related("manifest").filter(package=package, name=tag).first() if tag else None
+    downloads = DownloadCount.objects.filter(manifest__package=package).aggregate(n=Sum("count"))["n"] or 0
+    return PackagePage(
+        package=package,
+        role=role,
+        install_tag=tag,
+        recent=recent,
+        platforms=version_platforms(installed.manifest) if installed else [],
+        version_count=_version_rows(package).count(),
+        downloads=int(downloads),
+        chart=download_chart(package=package),
+        source_url=safe_source_url(package.source_url),
+    )
+
+
+def owner_is_organization(*, namespace: str) -> bool:
+    from accounts.models import Organization
+
+    return Organization.objects.filter(name=namespace).exists()
+
+
+# --- package management (settings, the REST API, repositories, audit log) --------------------------
+# A package the caller cannot read, a deleted one and one that never existed are all NameUnknown.
+
+
+def package_readable(*, name: str, user: Any) -> tuple[Package, Role]:
+    """A live package ``user`` may read, with their role; NameUnknown otherwise."""
+    return package_for_page(name=name, user=user)
+
+
+def packages_readable(*, namespaces: list[str], user: Any, visibility: str = "") -> list[Package]:
+    """The live packages of ``namespaces`` that ``user`` may read, by name; ``visibility`` filters."""
+    packages = Package.objects.filter(namespace__in=namespaces).select_related("repository").order_by("name")
+    if visibility:
+        packages = packages.filter(visibility=visibility)
+    return _readable(user, packages)
+
+
+def package_deleted(*, name: str, user: Any) -> Package:
+    """The most recently deleted package ``name`` (within 30 days) that ``user`` administered."""
+    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    package = Package.all_objects.filter(name=name, deleted_at__gt=cutoff).order_by("-deleted_at").first()
+    if package is None or _person(user) is None or package_role(user, package) != Role.ADMIN:
+        raise NameUnknown()
+    return package
+
+
+def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
+    """Packages of ``namespace`` deleted within 30 days that ``user`` may restore (their admins)."""
+    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    deleted = Package.all_objects.filter(namespace=namespace, deleted_at__gt=cutoff).order_by("-deleted_at")
+    person = _person(user)
+    return [p for p in deleted if person is not None and package_role(person, p) == Role.ADMIN]
+
+
+def version_rows(*, package: Package, state: str = "active") -> QuerySet[Manifest]:
+    """The REST API's versions: ``active`` (every live version) or ``deleted`` (restorable)."""
+    return _version_rows(package, VersionView.DELETED if state == "deleted" else VersionView.ALL)
+
+
+def version_get(*, package: Package, version_id: int) -> Manifest:
+    """A version of ``package`` by id, live or deleted within 30 days; ManifestUnknown for any other id
+    (another package's version is the same as a missing one)."""
+    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    manifest = (
+        Manifest.objects.filter(package=package, id=version_id)
+        .exclude(deleted_at__lte=cutoff)
+        .select_related("package")
+        .first()
+    )
+    if manifest is None:
+        raise ManifestUnknown()
+    return manifest
+
+
+def version_tags(manifest: Manifest) -> list[str]:
+    """A version's tags; a deleted one's are the tags it had (they come back with a restore)."""
+    if manifest.deleted_at is not None:
+        return list(manifest.deleted_tags)
+    return list(Tag.objects.filter(manifest=manifest).order_by("name").values_list("name", flat=True))
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    kind: str  # "user" or "team"
+    name: str
+    role: Role
+    source: str  # "package" (its own list) or "repository" (inherited)
+
+
+def package_access(*, package: Package) -> list[AccessEntry]:
+    """Who holds a role on ``package`` by grant: its own list, or while it inherits, the repository's."""
+    from .access import inherits_access
+    from .models import PackagePermission, RepositoryCollaborator
+
+    if inherits_access(package):
+        rows = RepositoryCollaborator.objects.filter(repository_id=package.repository_id).select_related("user")
+        return [
+            AccessEntry("user", c.user.username, Role(c.role), "repository") for c in rows.order_by("user__username")
+        ]
+    grants = PackagePermission.objects.filter(package=package).select_related("user", "team")
+    return [
+        AccessEntry(
+            "user" if g.user else "team",
+            g.user.username if g.user else g.team.slug if g.team else "",
+            Role(g.role),
+            "package",
+        )
+        for g in grants.order_by("team__slug", "user__username")
+    ]
+
+
+def repositories_linkable(*, package: Package, user: Any) -> list[Any]:
+    """Repositories of the package's owner that ``user`` administers (a package links only to those)."""
+    from .access import repository_role
+    from .models import SourceRepository
+
+    candidates = SourceRepository.objects.filter(owner=package.namespace).order_by("name")
+    return [r for r in candidates if repository_role(user, r.id) == Role.ADMIN]
+
+
+def repository_for_viewer(*, owner: str, name: str, user: Any) -> tuple[Any, Role | None]:
+    """A repository and the viewer's role on it. Its collaborators and the owner organization's members
+    see it; to anyone else it does not exist (NameUnknown)."""
+    from accounts.models import Membership
+
+    from .access import repository_role
+    from .models import SourceRepository
+
+    repository = SourceRepository.objects.filter(owner=owner, name=name).first()
+    person = _person(user)
+    if repository is None or person is None:
+        raise NameUnknown()
+    role = repository_role(person, repository.id)
+    if role is None and not Membership.objects.filter(organization__name=owner, user=person).exists():
+        raise NameUnknown()
+    return repository, role
+
+
+def repositories_of(*, user: Any) -> list[Any]:
+    """Repositories the user administers or collaborates on, and those of their organizations."""
+    from django.db.models import Q
+
+    from accounts.selectors import organizations_of
+
+    from .models import SourceRepository
+
+    person = _person(user)
+    if person is None:
+        return []
+    namespaces = [person.username, *(o.name for o in organizations_of(user=person))]
+    found = SourceRepository.objects.filter(Q(owner__in=namespaces) | Q(collaborators__user=person))
+    return list(found.distinct().order_by("owner", "name"))
+
+
+def audit_log(*, package: Package | None = None, namespace: str = "", limit: int = 100) -> list[Any]:
+    """The newest audit events of one package (any of its lives) or of a whole namespace."""
+    from .models import AuditEvent
+
+    events = AuditEvent.objects.select_related("user")
+    events = events.filter(package=package) if package is not None else events.filter(namespace=namespace)
+    return list(events[:limit])

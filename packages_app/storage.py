@@ -4,7 +4,7 @@ Two stores share one interface:
 
 * ``FileSystemBlobStore`` (the embedded default) appends each upload to ``_uploads/<id>`` under the
   storage's location, fsyncs at the end of every chunk, and commits with an atomic ``os.replace``
-  into ``sha256/ab/abcd...``. Blobs are served from their path (sendfile under gunicorn).
+  into ``_blobs/<id[:2]>/<id>``. Blobs are served from their path (sendfile under gunicorn).
 * ``S3BlobStore`` (django-storages) opens a multipart upload when the session starts and sends a
   part each time ``part_size`` bytes have arrived; a remainder smaller than a part at the end of a
   chunk is kept as a small ``tail`` object and rejoined by the next chunk. Committing completes the
@@ -13,12 +13,18 @@ Two stores share one interface:
 
 An upload's bytes never become visible by themselves: ``services.blob_upload_finish`` writes the
 ``Blob`` row only after the digest verified and the store committed.
+
+Every committed key is named after the upload that wrote it, never after the content: a key belongs to
+exactly one ``Blob`` row (or to nothing, once its upload turned out to be a duplicate), so garbage
+collection can delete a collected blob's bytes without touching bytes a concurrent upload of the same
+content has just committed (a content-addressed path would be shared by both).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from functools import cache
 from typing import IO, Any, Protocol
 
@@ -55,6 +61,14 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def stored_keys(self) -> Iterator[str]:
+        """Every committed key (not the ``_uploads/`` area of sessions in progress)."""
+
+
+def upload_id_of(key: str) -> str:
+    """The upload that committed ``key`` (its last segment): ``_blobs/ab/<id>`` or ``_blobs/<id>``."""
+    return key.rsplit("/", 1)[-1]
 
 
 def _fsync_dir(path: str) -> None:
@@ -103,8 +117,11 @@ class FileSystemBlobStore:
     def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter:
         return _FileWriter(self._upload_path(upload_id), offset)
 
+    def _final_key(self, upload_id: str) -> str:
+        return f"_blobs/{upload_id[:2]}/{upload_id}"
+
     def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
-        key = f"{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+        key = self._final_key(upload_id)
         final = self.storage.path(key)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         os.replace(self._upload_path(upload_id), final)
@@ -112,8 +129,10 @@ class FileSystemBlobStore:
         return key
 
     def discard(self, upload_id: str, state: dict[str, Any]) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._upload_path(upload_id))
+        # The upload's own key is never shared: if a commit got as far as moving it, it goes too.
+        for path in (self._upload_path(upload_id), self.storage.path(self._final_key(upload_id))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def open(self, key: str) -> IO[bytes]:
         return open(self.storage.path(key), "rb")
@@ -129,6 +148,13 @@ class FileSystemBlobStore:
 
     def delete(self, key: str) -> None:
         self.storage.delete(key)
+
+    def stored_keys(self) -> Iterator[str]:
+        for folder, dirs, names in os.walk(self.root):
+            if folder == self.root and "_uploads" in dirs:
+                dirs.remove("_uploads")
+            for name in names:
+                yield os.path.relpath(os.path.join(folder, name), self.root).replace(os.sep, "/")
 
 
 class _S3Writer:
@@ -276,6 +302,15 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.storage.delete(key)
+
+    def stored_keys(self) -> Iterator[str]:
+        location = str(self.storage.location or "").strip("/")
+        prefix = f"{location}/" if location else ""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                key = str(item["Key"])[len(prefix) :].lstrip("/")
+                if not key.startswith("_uploads/"):
+                    yield key
 
 
 def make_blob_store(storage: Storage, part_size: int) -> BlobStore:

@@ -1,17 +1,123 @@
-"""Web pages for packages. (The full package pages are their own issue; this is the front door.)"""
+"""Web pages for packages: home, owner pages, the package page, its versions and its settings.
+
+Each view reads the request, asks one selector (or calls one service) and renders. A package the
+viewer cannot read is the same 404 as one that does not exist (REGISTRY.md "Packages, visibility and
+access"); only its admins see its settings.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
-from .models import Package, Visibility
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services
+from .exceptions import NameUnknown
+from .forms import VISIBILITY_HELP, VisibilityForm
+from .models import Package, Role
+
+NOT_FOUND = "No such package"
 
 
+def _query(request: HttpRequest) -> str:
+    return request.GET.get("q", "").strip()[:100]
+
+
+def _person(request: HttpRequest) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
+def _admin_of(request: HttpRequest, name: str) -> Package:
+    """The package for a settings page: 404 to whoever cannot read it, 403 to readers who are not admins."""
+    try:
+        package, role = selectors.package_for_page(name=name, user=request.user)
+    except NameUnknown:
+        raise Http404(NOT_FOUND) from None
+    if role < Role.ADMIN:
+        raise PermissionDenied("Only the package's admins can change its settings.")
+    return package
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    from accounts.selectors import organizations_of
+    page = selectors.home_page(user=request.user, query=_query(request))
+    return render(request, "packages_app/home.html", {"page": page, "host": request.get_host()})
 
-    packages = Package.objects.filter(visibility=Visibility.PUBLIC).order_by("-updated_at")[:50]
-    organizations = organizations_of(user=request.user) if request.user.is_authenticated else []
-    context = {"packages": packages, "organizations": organizations, "host": request.get_host()}
-    return render(request, "packages_app/home.html", context)
+
+@require_GET
+def owner(request: HttpRequest, owner: str) -> HttpResponse:
+    try:
+        page = selectors.owner_page(owner=owner, user=request.user, query=_query(request))
+    except NameUnknown:
+        raise Http404("No such user or organization") from None
+    return render(request, "packages_app/owner.html", {"page": page})
+
+
+@require_GET
+def package(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        page = selectors.package_page(name=name, user=request.user)
+    except NameUnknown:
+        raise Http404(NOT_FOUND) from None
+    context = {"page": page, "package": page.package, "tab": "overview", "is_admin": page.is_admin}
+    return render(request, "packages_app/package.html", context | {"host": request.get_host()})
+
+
+@require_GET
+def versions(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        package, role = selectors.package_for_page(name=name, user=request.user)
+    except NameUnknown:
+        raise Http404(NOT_FOUND) from None
+    view = request.GET.get("view", "all")
+    view = "all" if view == "deleted" and role < Role.ADMIN else view  # deleted versions: admins only
+    page = selectors.versions_page(package=package, view=view, page=request.GET.get("page", 1))
+    context = {"page": page, "package": package, "tab": "versions", "is_admin": role >= Role.ADMIN}
+    return render(request, "packages_app/versions.html", context | {"host": request.get_host()})
+
+
+def _settings_page(request: HttpRequest, package: Package, form: VisibilityForm | None = None) -> HttpResponse:
+    organization = selectors.owner_is_organization(namespace=package.namespace)
+    context = {
+        "package": package,
+        "tab": "settings",
+        "is_admin": True,
+        "visibility_form": form or VisibilityForm(package=package, organization=organization),
+        "visibility_help": VISIBILITY_HELP,
+    }
+    from .management_views import settings_context  # the access, repository, delete and audit sections
+
+    context |= settings_context(package, request.user)
+    return render(request, "packages_app/settings.html", context)
+
+
+@require_GET
+def package_settings(request: HttpRequest, name: str) -> HttpResponse:
+    return _settings_page(request, _admin_of(request, name))
+
+
+@require_POST
+def package_visibility(request: HttpRequest, name: str) -> HttpResponse:
+    package = _admin_of(request, name)
+    organization = selectors.owner_is_organization(namespace=package.namespace)
+    form = VisibilityForm(request.POST, package=package, organization=organization)
+    if form.is_valid():
+        try:
+            services.package_set_visibility(
+                package=package, user=_person(request), visibility=form.cleaned_data["visibility"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{package.name} is now {package.get_visibility_display().lower()}.")
+            return redirect("package-settings", name=name)
+    return _settings_page(request, package, form)
+
+
+# Package settings still to come, each a POST beside package_visibility with its own service (the
+# package-access issue): access grants (-/settings/access), repository link and inheritance
+# (-/settings/repository), delete and restore (-/settings/delete, -/settings/restore).

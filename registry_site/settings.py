@@ -44,7 +44,11 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": envint("WHARF_DB_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
+            # Off: a health check is a `SELECT 1` round trip before the first query of every request
+            # (a third of a manifest pull's database time). Without it, a connection the server
+            # dropped (a restart, a failover) fails the one request that finds it; Django then closes
+            # it (errors_occurred, at request end) and the thread's next request reconnects.
+            "CONN_HEALTH_CHECKS": False,
         }
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite://)")
 
@@ -69,10 +73,13 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "packages_app",
     "tokens_app",
     "v2api",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +94,21 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+# Registry requests (/v2/..., /token) carry no session or CSRF cookie, log in no browser and render
+# no HTML, so registry_site.wsgi serves them through this chain: MIDDLEWARE, in the same order, less
+# the page-only entries (they cost more than half the CPU of a small registry request). What stays:
+# the API version header, SecurityMiddleware (nosniff on blobs, HTTPS redirect and HSTS when set) and
+# CommonMiddleware (ALLOWED_HOSTS, Content-Length).
+_PAGE_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+}
+REGISTRY_MIDDLEWARE = [m for m in MIDDLEWARE if m not in _PAGE_ONLY_MIDDLEWARE]
 # The registry API answers paths like /v2/acme/app/blobs/uploads/<uuid> exactly as given.
 APPEND_SLASH = False
 
@@ -205,6 +227,11 @@ WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
 # Pushes and deletes without credentials happen only when this is set on purpose (a throwaway
 # development registry); normally every write needs a personal access token.
 WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
+# Host names (host[:port]) that are "this site" in a package's org.opencontainers.image.source label:
+# a label https://HOST/OWNER/REPO naming a known repository links the package to it. Empty: any host.
+WHARF_SITE_HOSTS = [h.strip().lower() for h in envstr("WHARF_SITE_HOSTS").split(",") if h.strip()]
+# Lifetime of a repository's automation tokens (the GITHUB_TOKEN analogue), seconds.
+WHARF_AUTOMATION_TOKEN_SECONDS = envint("WHARF_AUTOMATION_TOKEN_SECONDS", 3600)
 # Registry bearer tokens: their lifetime outlasts an upload session, and the service name they are
 # issued for (defaults to the host name the client used).
 WHARF_REGISTRY_TOKEN_SECONDS = envint("WHARF_REGISTRY_TOKEN_SECONDS", 900)
@@ -217,6 +244,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The REST API's OpenAPI schema (/api/schema) and docs page (/api/docs), with Swagger UI served by the
+# site itself (drf-spectacular-sidecar): no external CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wharf packages API",
+    "DESCRIPTION": "Packages of users and organizations, modelled on GitHub's REST API for packages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["api.schema.only_the_rest_api"],
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -229,8 +271,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {}
 )
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# One queue name per registry sharing a broker (and per end-to-end test sharing this machine's Redis).
+CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Garbage collection never removes anything younger than its grace period, which is at least the
+# upload timeout (REGISTRY.md "Background work": a push in progress keeps what it uploaded).
+WHARF_GC_GRACE_SECONDS = max(envint("WHARF_GC_GRACE_SECONDS", WHARF_UPLOAD_TIMEOUT), WHARF_UPLOAD_TIMEOUT)
+WHARF_GC_INTERVAL_SECONDS = envint("WHARF_GC_INTERVAL_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "expire-uploads": {"task": "packages_app.tasks.expire_uploads", "schedule": 60.0},
+    "collect-garbage": {"task": "packages_app.tasks.collect_garbage", "schedule": float(WHARF_GC_INTERVAL_SECONDS)},
+    # Extraction is enqueued by each push; this catches up on tasks lost while the broker was down.
+    "extract-pending-metadata": {"task": "packages_app.tasks.extract_pending_metadata", "schedule": 300.0},
 }
 
 LOGGING = {

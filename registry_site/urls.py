@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("settings/", include("tokens_app.urls")),
     path("orgs/", include("accounts.urls")),
+    path("api/", include("api.urls")),
+    path("repos/", include("packages_app.repository_urls")),
     path("", include("packages_app.urls")),
 ]

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from .models import Scope
 
-EXPIRY_CHOICES = [("7", "7 days"), ("30", "30 days"), ("60", "60 days"), ("90", "90 days"), ("custom", "Custom date"), ("none", "No expiration")]  # fmt: skip
+EXPIRY_CHOICES = [
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
+    ("custom", "Custom date"),
+    ("none", "No expiration"),
+]
 
 
 class TokenForm(forms.Form):

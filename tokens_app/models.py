@@ -48,3 +48,32 @@ class SigningKey(models.Model):
 
     secret = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class AutomationToken(models.Model):
+    """A short-lived token issued for one source repository (the analogue of GitHub Actions'
+    ``GITHUB_TOKEN``): it pushes and pulls the packages linked to that repository and creates new ones
+    in the repository owner's namespace, linked to it. Stored like a personal access token."""
+
+    repository = models.ForeignKey(
+        "packages_app.SourceRepository", on_delete=models.CASCADE, related_name="automation_tokens"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"automation token {self.prefix} of {self.repository_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -3,7 +3,8 @@
 Compact JWS (HS256) signed with a per-installation key kept in the database (``SigningKey``: generated
 on first use, none ships with the code). Claims: ``iss``, ``sub`` (username or ""), ``aud`` (the
 registry service), ``iat``, ``nbf``, ``exp``, ``jti``, ``access`` (granted actions per repository) and
-``scopes`` (the personal access token's scopes, so a refusal can name the missing one).
+``scopes`` (the personal access token's scopes, so a refusal can name the missing one) and, for a
+repository's automation token, ``repository_id``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Grant:
     access: dict[str, frozenset[str]] = field(default_factory=dict)
     scopes: frozenset[str] = frozenset()
     expires_at: int = 0
+    repository_id: int | None = None  # issued to a repository's automation token
 
 
 def _b64(data: bytes) -> str:
@@ -64,7 +66,9 @@ def _sign(message: bytes) -> str:
     return _b64(hmac.new(_key(), message, hashlib.sha256).digest())
 
 
-def issue(*, username: str, service: str, access: dict[str, list[str]], scopes: list[str]) -> tuple[str, int, int]:
+def issue(
+    *, username: str, service: str, access: dict[str, list[str]], scopes: list[str], repository_id: int | None = None
+) -> tuple[str, int, int]:
     """A signed token; returns (token, issued_at, expires_in)."""
     now = int(time.time())
     lifetime = int(settings.WHARF_REGISTRY_TOKEN_SECONDS)
@@ -79,6 +83,8 @@ def issue(*, username: str, service: str, access: dict[str, list[str]], scopes: 
         "access": [{"type": "repository", "name": n, "actions": sorted(a)} for n, a in access.items()],
         "scopes": scopes,
     }
+    if repository_id is not None:
+        claims["repository_id"] = repository_id
     signing_input = f"{_b64(json.dumps(_HEADER).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_sign(signing_input.encode())}", now, lifetime
 
@@ -105,4 +111,11 @@ def verify(token: str, *, service: str) -> Grant:
         for entry in claims.get("access", [])
         if isinstance(entry, dict) and entry.get("type") == "repository" and isinstance(entry.get("name"), str)
     }
-    return Grant(str(claims.get("sub", "")), access, frozenset(claims.get("scopes", [])), int(claims["exp"]))
+    repository_id = claims.get("repository_id")
+    return Grant(
+        str(claims.get("sub", "")),
+        access,
+        frozenset(claims.get("scopes", [])),
+        int(claims["exp"]),
+        repository_id if isinstance(repository_id, int) else None,
+    )

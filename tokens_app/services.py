@@ -7,14 +7,14 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from .models import PersonalAccessToken, Scope
+from .models import AutomationToken, PersonalAccessToken, Scope
 
 TOKEN_PREFIX = "wharf_pat_"
 _LOOKUP_LENGTH = 12
@@ -63,7 +63,12 @@ def token_create(*, user: Any, note: str, scopes: Iterable[str], expires_at: dat
     lookup = secrets.token_hex(_LOOKUP_LENGTH // 2)
     plaintext = f"{TOKEN_PREFIX}{lookup}{secrets.token_urlsafe(_SECRET_LENGTH)}"
     token = PersonalAccessToken.objects.create(
-        user=user, note=note, scopes=normalize_scopes(scopes), prefix=lookup, digest=_digest(plaintext), expires_at=expires_at
+        user=user,
+        note=note,
+        scopes=normalize_scopes(scopes),
+        prefix=lookup,
+        digest=_digest(plaintext),
+        expires_at=expires_at,
     )
     return NewToken(token, plaintext)
 
@@ -101,3 +106,70 @@ def token_revoke(*, user: Any, token_id: int) -> None:
     )
     if not updated and not PersonalAccessToken.objects.filter(id=token_id, user=user).exists():
         raise PersonalAccessToken.DoesNotExist()
+
+
+# --- repository automation tokens (the analogue of GitHub Actions' GITHUB_TOKEN) ------------------
+
+AUTOMATION_PREFIX = "wharf_ats_"
+
+
+@dataclass(frozen=True)
+class NewAutomationToken:
+    token: AutomationToken
+    plaintext: str
+
+
+def automation_token_issue(*, repository: Any, user: Any) -> NewAutomationToken:
+    """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
+    admins; its plaintext is returned once and never stored."""
+    from packages_app.access import repository_role
+    from packages_app.models import Role
+
+    if repository_role(user, repository.id) != Role.ADMIN:
+        raise PermissionDenied("Only the repository's admins can issue its automation tokens.")
+    lookup = secrets.token_hex(_LOOKUP_LENGTH // 2)
+    plaintext = f"{AUTOMATION_PREFIX}{lookup}{secrets.token_urlsafe(_SECRET_LENGTH)}"
+    expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
+    token = AutomationToken.objects.create(
+        repository=repository, created_by=user, prefix=lookup, digest=_digest(plaintext), expires_at=expires_at
+    )
+    return NewAutomationToken(token, plaintext)
+
+
+def is_automation_token(secret: str) -> bool:
+    return secret.startswith(AUTOMATION_PREFIX)
+
+
+def automation_token_authenticate(*, secret: str) -> AutomationToken:
+    """The active automation token ``secret`` (any username goes with it, as with GITHUB_TOKEN)."""
+    lookup = secret[len(AUTOMATION_PREFIX) : len(AUTOMATION_PREFIX) + _LOOKUP_LENGTH]
+    token = AutomationToken.objects.select_related("repository").filter(prefix=lookup).first()
+    expected = token.digest if token else _digest("no such token")
+    if not hmac.compare_digest(expected, _digest(secret)) or token is None:
+        raise TokenRejected("invalid username or token")
+    if token.revoked_at is not None:
+        raise TokenRejected("this automation token was revoked")
+    if not token.is_active:
+        raise TokenRejected("this automation token has expired")
+    if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
+        AutomationToken.objects.filter(id=token.id).update(last_used_at=timezone.now())
+    return token
+
+
+def automation_token_revoke(*, token_id: int, user: Any) -> None:
+    from packages_app.access import repository_role
+    from packages_app.models import Role
+
+    token = AutomationToken.objects.filter(id=token_id).first()
+    if token is None or repository_role(user, token.repository_id) != Role.ADMIN:
+        raise AutomationToken.DoesNotExist()
+    AutomationToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_authenticate_bearer(*, secret: str) -> PersonalAccessToken:
+    """A personal access token sent alone (``Authorization: Bearer``): the token names its user."""
+    if not secret.startswith(TOKEN_PREFIX):
+        raise TokenRejected("use a personal access token (wharf_pat_...)")
+    lookup = secret[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _LOOKUP_LENGTH]
+    token = PersonalAccessToken.objects.select_related("user").filter(prefix=lookup).first()
+    return token_authenticate(username=token.user.username if token else "", secret=secret)

@@ -4,6 +4,7 @@ Credentials, as ghcr.io takes them (Docker "Token Authentication Specification")
 
 * ``Authorization: Bearer <registry token>`` issued by ``GET /token`` (``tokens_app.registry_tokens``);
 * ``Authorization: Basic user:<personal access token>`` sent straight to ``/v2/`` (some clients do);
+* ``Basic <any user>:<repository automation token>`` (``wharf_ats_…``), like GitHub's ``GITHUB_TOKEN``;
 * nothing: anonymous.
 
 What the caller may do is decided in ``packages_app.access``; views only call ``require``/``allowed``.
@@ -21,7 +22,14 @@ from django.contrib.auth import get_user_model
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
 from packages_app.exceptions import Unauthorized
 from tokens_app import registry_tokens
-from tokens_app.services import TokenRejected, token_authenticate
+from tokens_app.services import (
+    TokenRejected,
+    automation_token_authenticate,
+    is_automation_token,
+    token_authenticate,
+)
+
+AUTOMATION_SCOPES = frozenset({"read:packages", "write:packages"})
 
 _CACHE_ATTR = "_wharf_actor"
 
@@ -48,7 +56,12 @@ def basic_credentials(request: Any) -> tuple[str, str] | None:
 
 
 def actor_for_basic(username: str, secret: str) -> Actor:
+    """A personal access token (of that user), or a repository's automation token (any username): it
+    reads and writes what its repository's packages allow (``packages_app.access``), never deletes."""
     try:
+        if is_automation_token(secret):
+            automation = automation_token_authenticate(secret=secret)
+            return Actor(scopes=AUTOMATION_SCOPES, repository_id=automation.repository_id)
         token = token_authenticate(username=username, secret=secret)
     except TokenRejected as exc:
         raise Unauthorized(exc.reason) from None
@@ -63,6 +76,8 @@ def _actor_for_bearer(request: Any, token: str) -> Actor:
     user = get_user_model().objects.filter(username=grant.username, is_active=True).first() if grant.username else None
     if grant.username and user is None:
         raise Unauthorized("the account this token was issued to no longer exists")
+    if grant.repository_id is not None:
+        return Actor(scopes=AUTOMATION_SCOPES, grants=grant.access, repository_id=grant.repository_id)
     return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access)
 
 
@@ -86,6 +101,11 @@ def actor_for(request: Any) -> Actor:
 def require(request: Any, name: str, action: Action) -> Actor:
     actor = actor_for(request)
     authorize(actor, name, action)
+    if action is Action.PUSH and actor.repository_id is not None and not settings.WHARF_ANONYMOUS_PUSH:
+        # Publishing with a repository's automation token creates the package if need be and links it.
+        from packages_app.services import automation_publish
+
+        automation_publish(name=name, repository_id=actor.repository_id)
     return actor
 
 

@@ -93,6 +93,8 @@ class WharfServer:
     data_dir: Path
     database_url: str
     port: int = field(default_factory=free_port)
+    anonymous_push: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)  # more WHARF_* settings for the server
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -110,15 +112,16 @@ class WharfServer:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WHARF_", "DATABASE_URL", "DJANGO_"))}
-        return env | {
+        wharf = {
             "WHARF_LISTEN": self.host,
             "WHARF_WORKERS": "2",
-            "WHARF_ANONYMOUS_PUSH": "true",
+            "WHARF_ANONYMOUS_PUSH": "true" if self.anonymous_push else "false",
             "WHARF_DATA_DIR": str(self.data_dir),
             "WHARF_ACCESS_LOG": "1",
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "registry_site.settings",
         }
+        return env | wharf | self.extra_env
 
     def start(self, timeout: float = 30) -> None:
         assert self.process is None, "already running"
@@ -198,14 +201,15 @@ class WharfServer:
             conn.close()
 
 
-@pytest.fixture
-def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[WharfServer]:
-    """A running Wharf (gunicorn, 2 workers, anonymous pushes) on the test database.
-
-    ``transactional_db``: the server's processes must see what the test writes, and vice versa.
-    The test process's blob store points at the server's, so tests can look at the files.
-    """
-    server = WharfServer(data_dir=tmp_path / "server", database_url=server_database_url())
+@contextlib.contextmanager
+def serving(settings: Any, tmp_path: Path, *, anonymous_push: bool, extra_env: dict[str, str]) -> Iterator[WharfServer]:
+    """Start a server on the test database; the test process's blob store points at the server's."""
+    server = WharfServer(
+        data_dir=tmp_path / "server",
+        database_url=server_database_url(),
+        anonymous_push=anonymous_push,
+        extra_env=extra_env,
+    )
     server.data_dir.mkdir()
     settings.STORAGES = {
         **settings.STORAGES,
@@ -214,7 +218,7 @@ def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
             "OPTIONS": {"location": str(server.blob_dir)},
         },
     }
-    settings.WHARF_ANONYMOUS_PUSH = True
+    settings.WHARF_ANONYMOUS_PUSH = anonymous_push
     storage.blob_store.cache_clear()
     server.start()
     try:
@@ -222,6 +226,32 @@ def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
     finally:
         server.stop()
         storage.blob_store.cache_clear()
+
+
+@pytest.fixture
+def wharf_server(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[WharfServer]:
+    """A running Wharf (gunicorn, 2 workers, anonymous pushes) on the test database.
+
+    ``transactional_db``: the server's processes must see what the test writes, and vice versa.
+    The test process's blob store points at the server's, so tests can look at the files.
+    """
+    with serving(settings, tmp_path, anonymous_push=True, extra_env={}) as server:
+        yield server
+
+
+@pytest.fixture
+def wharf_server_closed(
+    request: pytest.FixtureRequest, transactional_db: None, settings: Any, tmp_path: Path
+) -> Iterator[WharfServer]:
+    """A running Wharf as production runs it: no anonymous pushes, clients log in with personal access tokens.
+
+    Users and tokens the test creates are committed (``transactional_db``), so the server sees them.
+    An indirect parameter adds server settings, e.g.
+    ``@pytest.mark.parametrize("wharf_server_closed", [{"WHARF_REGISTRY_TOKEN_SECONDS": "3"}], indirect=True)``.
+    """
+    extra_env: dict[str, str] = getattr(request, "param", {})
+    with serving(settings, tmp_path, anonymous_push=False, extra_env=extra_env) as server:
+        yield server
 
 
 # --- the Docker engine ----------------------------------------------------------------------------
@@ -335,3 +365,34 @@ def skopeo() -> str:
     if not os.path.exists(SKOPEO):
         pytest.skip(f"{SKOPEO} is missing (apt-get install -y skopeo)")
     return SKOPEO
+
+
+# --- a real browser (shared/TOOLS.md "A real browser") ---------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright launches Debian's Chromium (``playwright install`` cannot download here), headless."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": args}
+
+
+@pytest.fixture
+def wharf_site(wharf_server_closed: WharfServer) -> WharfServer:
+    """The closed server with its static files collected (whitenoise serves STATIC_ROOT, read at start)."""
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=wharf_server_closed.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    wharf_server_closed.restart()
+    return wharf_server_closed

@@ -369,7 +369,9 @@ def test_it_deletes_a_manifest_by_digest_with_its_tags(registry: Any) -> None:
     registry.push_image("acme/app", image, tag="v1")
     response = registry.client.delete(f"/v2/acme/app/manifests/{image.digest}")
     assert response.status_code == 202
-    assert not Manifest.objects.filter(digest=image.digest).exists()
+    # A soft delete (REGISTRY.md "Deleting"): restorable for 30 days, gone to the registry at once.
+    assert Manifest.objects.get(digest=image.digest).deleted_tags == ["v1"]
+    assert not Manifest.objects.filter(digest=image.digest, deleted_at__isnull=True).exists()
     assert not Tag.objects.exists()
     for reference in (image.digest, "v1"):
         gone = registry.client.get(f"/v2/acme/app/manifests/{reference}")

@@ -68,13 +68,13 @@ def blob_response(blob: Blob, range_header: str | None) -> HttpResponse | FileRe
 
 class BlobView(RegistryView):
     def get(self, request: Any, name: str, digest: str) -> HttpResponse | FileResponse:
-        package = self.readable_package(request, name)
-        blob = selectors.blob_get(package=package, digest=digest)
+        self.readable(request, name)
+        blob = selectors.blob_get_by_name(name=name, digest=digest)
         return blob_response(blob, request.META.get("HTTP_RANGE"))
 
     def head(self, request: Any, name: str, digest: str) -> HttpResponse:
-        package = self.readable_package(request, name)
-        blob = selectors.blob_get(package=package, digest=digest)
+        self.readable(request, name)
+        blob = selectors.blob_get_by_name(name=name, digest=digest)
         response = HttpResponse(status=200, headers=_blob_headers(blob))
         response.headers["Content-Length"] = str(blob.size)
         return response

@@ -44,10 +44,14 @@ class RegistryView(APIView):
             response.data = None
         return super().finalize_response(request, response, *args, **kwargs)
 
-    def readable_package(self, request: Any, name: str) -> Package:
-        """The package ``name`` if the caller may pull it; otherwise it does not exist."""
+    def readable(self, request: Any, name: str) -> None:
+        """Raise unless the caller may pull ``name`` (to whom it may not, it does not exist)."""
         parse_name(name)
         auth.require(request, name, Action.PULL)
+
+    def readable_package(self, request: Any, name: str) -> Package:
+        """The package ``name`` if the caller may pull it; otherwise it does not exist."""
+        self.readable(request, name)
         return package_get(name=name)
 
     def writable(self, request: Any, name: str, action: Action = Action.PUSH) -> auth.Actor:

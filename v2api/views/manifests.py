@@ -29,8 +29,8 @@ def _manifest_headers(manifest: Manifest) -> dict[str, str]:
 
 class ManifestView(RegistryView):
     def _negotiated(self, request: Any, name: str, reference: str) -> Manifest:
-        package = self.readable_package(request, name)
-        manifest = selectors.manifest_get(package=package, reference=reference)
+        self.readable(request, name)
+        manifest = selectors.manifest_get_by_name(name=name, reference=reference)
         if not accepts(request.META.get("HTTP_ACCEPT"), manifest.media_type):
             raise ManifestUnknown(
                 f"manifest is {manifest.media_type}, which the Accept header does not allow",
@@ -57,6 +57,7 @@ class ManifestView(RegistryView):
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=request.query_params.getlist("tag"),
             user=actor.user,
+            actor=actor.label,
         )
         headers = {"Location": f"/v2/{name}/manifests/{manifest.digest}", "Docker-Content-Digest": manifest.digest}
         if parsed.subject:
@@ -66,9 +67,9 @@ class ManifestView(RegistryView):
         return empty(201, headers)
 
     def delete(self, request: Any, name: str, reference: str) -> HttpResponse:
-        self.writable(request, name, Action.DELETE)
-        if is_digest_reference(reference):
-            services.manifest_delete(name=name, digest=reference)
+        actor = self.writable(request, name, Action.DELETE)
+        if is_digest_reference(reference):  # a soft delete, as on the pages and in the REST API
+            services.manifest_delete(name=name, digest=reference, actor=actor)
         else:
-            services.tag_delete(name=name, tag=reference)
+            services.tag_delete(name=name, tag=reference, actor=actor)
         return empty(202)

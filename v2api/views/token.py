@@ -45,18 +45,8 @@ def parse_scopes(values: list[str]) -> dict[str, set[str]]:
 
 
 def grant(actor: Actor, asked: dict[str, set[str]]) -> dict[str, list[str]]:
-    return {name: sorted(_granted(actor, name, actions)) for name, actions in asked.items()}
-
-
-def _granted(actor: Actor, name: str, actions: set[str]) -> set[str]:
-    """The asked actions ``actor`` may do on ``name``; asked pull comes with push.
-
-    A package that does not exist yet gives no role to pull it, but pushing it makes the caller its
-    creator, and clients read back what they push with the same token (docker HEADs each blob it has
-    just uploaded). Every request checks the roles again, so the grant only bounds what they allow.
-    """
-    allowed = {a for a in actions if can(actor, name, _ACTIONS[a])}
-    return allowed | {"pull"} if "push" in allowed and "pull" in actions else allowed
+    """Per repository, the asked actions the caller may do (roles ∩ token scopes; packages_app.access)."""
+    return {name: sorted(a for a in actions if can(actor, name, _ACTIONS[a])) for name, actions in asked.items()}
 
 
 class _ParseForms(IgnoreAccept):
@@ -92,6 +82,7 @@ class TokenView(RegistryView):
             service=auth.service_name(request),
             access=access,
             scopes=sorted(actor.scopes) if actor.scopes is not None else [],
+            repository_id=actor.repository_id,
         )
         issued_at = datetime.fromtimestamp(issued, UTC).isoformat().replace("+00:00", "Z")
         body = {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": issued_at}

@@ -1,0 +1,134 @@
+"""The REST API's JSON, shaped like GitHub's packages API ("Packages" in its REST reference)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from packages_app import selectors
+from packages_app.models import Manifest, Package, Role, Visibility
+
+
+def _absolute(request: Any, path: str) -> str:
+    return str(request.build_absolute_uri(path))
+
+
+class OwnerSerializer(serializers.Serializer):
+    login = serializers.CharField()
+    type = serializers.ChoiceField(choices=["User", "Organization"])
+
+
+class RepositorySerializer(serializers.Serializer):
+    full_name = serializers.CharField()
+    html_url = serializers.URLField()
+
+
+class PackageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The name below the owner: `app` for `acme/app`.")
+    package_type = serializers.CharField(default="container")
+    owner = OwnerSerializer()
+    version_count = serializers.IntegerField()
+    visibility = serializers.ChoiceField(choices=Visibility.values)
+    url = serializers.URLField()
+    html_url = serializers.URLField()
+    repository = RepositorySerializer(allow_null=True)
+    inherit_access = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+def package_url(request: Any, package: Package, owner_type: str) -> str:
+    scope = "orgs" if owner_type == "Organization" else "users"
+    return _absolute(request, f"/api/{scope}/{package.namespace}/packages/container/{quote(package.path, safe='')}")
+
+
+def package_data(request: Any, package: Package, owner_type: str) -> dict[str, Any]:
+    repository = package.repository
+    return {
+        "id": package.id,
+        "name": package.path,
+        "package_type": "container",
+        "owner": {"login": package.namespace, "type": owner_type},
+        "version_count": selectors.version_rows(package=package).count(),
+        "visibility": package.visibility,
+        "url": package_url(request, package, owner_type),
+        "html_url": _absolute(request, reverse("package", args=[package.name])),
+        "repository": (
+            {
+                "full_name": repository.full_name,
+                "html_url": _absolute(request, reverse("repository", args=[repository.owner, repository.name])),
+            }
+            if repository
+            else None
+        ),
+        "inherit_access": package.inherit_access,
+        "created_at": package.created_at,
+        "updated_at": package.updated_at,
+        "deleted_at": package.deleted_at,
+    }
+
+
+class ContainerMetadataSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class VersionMetadataSerializer(serializers.Serializer):
+    package_type = serializers.CharField(default="container")
+    container = ContainerMetadataSerializer()
+
+
+class VersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The version's manifest digest.")
+    url = serializers.URLField()
+    package_html_url = serializers.URLField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    metadata = VersionMetadataSerializer()
+
+
+def version_data(request: Any, manifest: Manifest, owner_type: str) -> dict[str, Any]:
+    package = manifest.package
+    return {
+        "id": manifest.id,
+        "name": manifest.digest,
+        "url": f"{package_url(request, package, owner_type)}/versions/{manifest.id}",
+        "package_html_url": _absolute(request, reverse("package", args=[package.name])),
+        "created_at": manifest.created_at,
+        "updated_at": manifest.deleted_at or manifest.created_at,
+        "deleted_at": manifest.deleted_at,
+        "metadata": {"package_type": "container", "container": {"tags": selectors.version_tags(manifest)}},
+    }
+
+
+class VisibilityChangeSerializer(serializers.Serializer):
+    visibility = serializers.ChoiceField(choices=Visibility.values)
+
+
+ROLE_NAMES = {Role.READ: "read", Role.WRITE: "write", Role.ADMIN: "admin"}
+
+
+class AccessEntrySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "team"])
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=list(ROLE_NAMES.values()))
+    source = serializers.ChoiceField(choices=["package", "repository"])  # type: ignore[assignment]
+
+
+class AccessSerializer(serializers.Serializer):
+    inherits_from_repository = serializers.BooleanField()
+    grants = AccessEntrySerializer(many=True)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=list(ROLE_NAMES.values()))
+
+
+class MessageSerializer(serializers.Serializer):
+    message = serializers.CharField()

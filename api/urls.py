@@ -1,0 +1,57 @@
+"""Routes of the REST API (``/api/…``), its OpenAPI schema and its docs page.
+
+Package names may hold ``/``: clients URL-encode it (``tools%2Fbuilder``), as with GitHub's API; the
+server sees it decoded, so the routes take a name of several components before a fixed suffix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
+_OWNER = r"(?P<owner>[a-z0-9]+(?:-[a-z0-9]+)*)"
+SCOPES = {"user": "user", "users": rf"users/{_OWNER}", "orgs": rf"orgs/{_OWNER}"}
+
+
+def _routes(kind: str, prefix: str) -> list[URLPattern]:
+    extra: dict[str, Any] = {"kind": kind}
+    base = rf"^{prefix}/packages"
+    container = rf"{base}/container/{NAME}"
+    return [
+        re_path(rf"{base}$", views.PackageList.as_view(), extra, name=f"api-{kind}-packages"),
+        re_path(
+            rf"{container}/versions/(?P<version_id>[0-9]{{1,18}})/restore$",
+            views.VersionRestore.as_view(),
+            extra,
+            name=f"api-{kind}-version-restore",
+        ),
+        re_path(
+            rf"{container}/versions/(?P<version_id>[0-9]{{1,18}})$",
+            views.VersionDetail.as_view(),
+            extra,
+            name=f"api-{kind}-version",
+        ),
+        re_path(rf"{container}/versions$", views.VersionList.as_view(), extra, name=f"api-{kind}-versions"),
+        re_path(rf"{container}/restore$", views.PackageRestore.as_view(), extra, name=f"api-{kind}-package-restore"),
+        re_path(
+            rf"{container}/access/(?P<grantee_type>users|teams)/(?P<grantee>[a-z0-9-]{{1,150}})$",
+            views.AccessGrant.as_view(),
+            extra,
+            name=f"api-{kind}-access-grant",
+        ),
+        re_path(rf"{container}/access$", views.AccessList.as_view(), extra, name=f"api-{kind}-access"),
+        re_path(rf"{container}$", views.PackageDetail.as_view(), extra, name=f"api-{kind}-package"),
+    ]
+
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *(route for kind, prefix in SCOPES.items() for route in _routes(kind, prefix)),
+]

@@ -1,0 +1,267 @@
+"""Pages of package management: the settings sections (access, repository link and inheritance,
+delete and restore, audit log), deleted packages of an owner, and source repositories with their
+collaborators and automation tokens. Every change is one service call; the services check roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .access import Actor, namespace_role
+from .exceptions import DeleteRefused, ManifestUnknown, NameUnknown
+from .models import Package, Role
+from .views import _admin_of
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user if request.user.is_authenticated else None)
+
+
+def _done(request: HttpRequest, action: Any, success: str) -> bool:
+    """Run a service; its refusal becomes an error message. True when it succeeded."""
+    try:
+        action()
+    except (ValidationError, PermissionDenied, DeleteRefused) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(getattr(exc, "message", exc))
+        messages.error(request, text or "Not allowed.")
+        return False
+    messages.success(request, success)
+    return True
+
+
+def settings_context(package: Package, user: Any) -> dict[str, Any]:
+    """What the access, repository, danger-zone and audit sections of the settings page show."""
+    from .access import inherits_access
+
+    return {
+        "access_entries": selectors.package_access(package=package),
+        "inherits": inherits_access(package),
+        "linkable_repositories": selectors.repositories_linkable(package=package, user=user),
+        "audit_events": selectors.audit_log(package=package, limit=50),
+        "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
+    }
+
+
+@login_required
+@require_POST
+def package_access(request: HttpRequest, name: str) -> HttpResponse:
+    """Grant (``role``) or remove (``remove``) a user's (``username``) or team's (``team``) role."""
+    package = _admin_of(request, name)
+    who = {"username": request.POST.get("username", "").strip(), "team": request.POST.get("team", "").strip()}
+    if request.POST.get("remove"):
+        _done(request, lambda: services.access_revoke(package=package, user=request.user, **who), "Access removed.")
+    else:
+        role = request.POST.get("role", "")
+        _done(
+            request,
+            lambda: services.access_grant(package=package, user=request.user, role=role, **who),
+            "Access granted.",
+        )
+    return redirect(_settings_url(name, "access"))
+
+
+def _settings_url(name: str, section: str) -> str:
+    from django.urls import reverse
+
+    return f"{reverse('package-settings', args=[name])}#{section}"
+
+
+@login_required
+@require_POST
+def package_repository(request: HttpRequest, name: str) -> HttpResponse:
+    """Link (``repository`` = OWNER/NAME) or unlink (empty), and set ``inherit`` (a checkbox)."""
+    from .models import SourceRepository
+
+    package = _admin_of(request, name)
+    chosen = request.POST.get("repository", "").strip()
+    repository = None
+    if chosen:
+        owner, _, repo = chosen.partition("/")
+        repository = SourceRepository.objects.filter(owner=owner, name=repo).first()
+        if repository is None:
+            messages.error(request, f"There is no repository {chosen}.")
+            return redirect(_settings_url(name, "repository"))
+    inherit = request.POST.get("inherit") == "on"
+    _done(
+        request,
+        lambda: (
+            services.package_link_repository(package=package, repository=repository, user=request.user),
+            services.package_set_inheritance(package=package, user=request.user, inherit=inherit),
+        ),
+        "Repository settings saved.",
+    )
+    return redirect(_settings_url(name, "repository"))
+
+
+@login_required
+@require_POST
+def package_delete(request: HttpRequest, name: str) -> HttpResponse:
+    """Delete the whole package, after its name was typed to confirm."""
+    package = _admin_of(request, name)
+    if request.POST.get("confirm", "").strip() != package.name:
+        messages.error(request, f"Type “{package.name}” to confirm the deletion.")
+        return redirect(_settings_url(name, "danger"))
+    if _done(
+        request,
+        lambda: services.package_delete(package=package, actor=_actor(request)),
+        f"{package.name} was deleted. It can be restored for 30 days.",
+    ):
+        return redirect("owner-deleted", owner=package.namespace)
+    return redirect(_settings_url(name, "danger"))
+
+
+@login_required
+@require_POST
+def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
+    package = _admin_of(request, name)
+    manifest = _version(package, version_id)
+    _done(
+        request,
+        lambda: services.version_delete(manifest=manifest, actor=_actor(request)),
+        f"Deleted {manifest.digest}.",
+    )
+    return redirect("package-versions", name=name)
+
+
+@login_required
+@require_POST
+def version_restore(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
+    package = _admin_of(request, name)
+    manifest = _version(package, version_id)
+    _done(
+        request,
+        lambda: services.version_restore(manifest=manifest, actor=_actor(request)),
+        f"Restored {manifest.digest}.",
+    )
+    return redirect("package-versions", name=name)
+
+
+def _version(package: Package, version_id: int) -> Any:
+    try:
+        return selectors.version_get(package=package, version_id=version_id)
+    except ManifestUnknown:
+        raise Http404("No such version") from None
+
+
+@login_required
+def owner_deleted(request: HttpRequest, owner: str) -> HttpResponse:
+    """Packages of ``owner`` deleted within 30 days that the viewer may restore."""
+    packages = selectors.packages_deleted(namespace=owner, user=request.user)
+    if not packages and namespace_role(request.user, owner) is None:
+        raise Http404("No deleted packages")
+    return render(request, "packages_app/deleted.html", {"owner": owner, "packages": packages})
+
+
+@login_required
+@require_POST
+def owner_deleted_restore(request: HttpRequest, owner: str, package_id: int) -> HttpResponse:
+    found = [p for p in selectors.packages_deleted(namespace=owner, user=request.user) if p.id == int(package_id)]
+    if not found:
+        raise Http404("No such deleted package")
+    package = found[0]
+    if _done(
+        request,
+        lambda: services.package_restore(package=package, actor=_actor(request)),
+        f"{package.name} was restored.",
+    ):
+        return redirect("package", name=package.name)
+    return redirect("owner-deleted", owner=owner)
+
+
+# --- source repositories ------------------------------------------------------------------------
+
+
+@login_required
+def repositories(request: HttpRequest) -> HttpResponse:
+    """The viewer's repositories, and a form to create one in a namespace they own."""
+    from accounts.selectors import organizations_of
+
+    owners = [request.user.username] + [
+        o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
+    ]
+    if request.method == "POST":
+        data = request.POST
+        created: list[Any] = []
+        if _done(
+            request,
+            lambda: created.append(
+                services.repository_create(
+                    owner=data.get("owner", ""),
+                    name=data.get("name", ""),
+                    user=request.user,
+                    description=data.get("description", ""),
+                )
+            ),
+            "Repository created.",
+        ):
+            return redirect("repository", owner=created[0].owner, name=created[0].name)
+    context = {"repositories": selectors.repositories_of(user=request.user), "owners": owners}
+    return render(request, "packages_app/repositories.html", context)
+
+
+def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
+    try:
+        return selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
+    except NameUnknown:
+        raise Http404("No such repository") from None
+
+
+@login_required
+@never_cache  # the page may hold a new automation token's only copy
+def repository(request: HttpRequest, owner: str, name: str, new_token: str = "") -> HttpResponse:
+    repo, role = _repository(request, owner, name)
+    context = {
+        "repository": repo,
+        "is_admin": role == Role.ADMIN,
+        "collaborators": repo.collaborators.select_related("user").order_by("user__username"),
+        "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
+        "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
+        "new_token": new_token,
+        "host": request.get_host(),
+    }
+    return render(request, "packages_app/repository.html", context)
+
+
+@login_required
+@require_POST
+def repository_collaborator(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    repo, _ = _repository(request, owner, name)
+    username = request.POST.get("username", "").strip()
+    if request.POST.get("remove"):
+        _done(
+            request,
+            lambda: services.collaborator_remove(repository=repo, user=request.user, username=username),
+            f"Removed {username}.",
+        )
+    else:
+        role = request.POST.get("role", "")
+        _done(
+            request,
+            lambda: services.collaborator_set(repository=repo, user=request.user, username=username, role=role),
+            f"{username} is a collaborator.",
+        )
+    return redirect("repository", owner=owner, name=name)
+
+
+@login_required
+@require_POST
+@never_cache
+def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    """Issue an automation token (shown once, on the repository page)."""
+    from tokens_app.services import automation_token_issue
+
+    repo, _ = _repository(request, owner, name)
+    try:
+        new = automation_token_issue(repository=repo, user=request.user)
+    except PermissionDenied:
+        raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
+    return repository(request, owner, name, new_token=new.plaintext)
