@@ -50,7 +50,9 @@ def test_it_rejects_a_tampered_token(owner: Any) -> None:
 
 
 def test_it_rejects_expired_token_saying_so(owner: Any) -> None:
-    new = services.token_create(user=owner, note="old", scopes=["read:packages"], expires_at=timezone.now() + timedelta(days=1))
+    new = services.token_create(
+        user=owner, note="old", scopes=["read:packages"], expires_at=timezone.now() + timedelta(days=1)
+    )
     PersonalAccessToken.objects.filter(id=new.token.id).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(services.TokenRejected) as caught:
         services.token_authenticate(username="alice", secret=new.plaintext)
@@ -80,4 +82,6 @@ def test_it_records_the_last_use(owner: Any) -> None:
 
 def test_it_refuses_an_expiry_in_the_past(owner: Any) -> None:
     with pytest.raises(ValidationError):
-        services.token_create(user=owner, note="x", scopes=["read:packages"], expires_at=timezone.now() - timedelta(days=1))
+        services.token_create(
+            user=owner, note="x", scopes=["read:packages"], expires_at=timezone.now() - timedelta(days=1)
+        )

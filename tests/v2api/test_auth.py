@@ -41,7 +41,7 @@ def push_image(client: Client, name: str, auth: str, tag: str = "v1") -> Any:
 
 def bearer(client: Client, auth: str | None, *scopes: str) -> str:
     query = "&".join(f"scope={s}" for s in scopes)
-    extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": auth} if auth else {}
     response = client.get(f"/token?service={HOST}&{query}", HTTP_HOST=HOST, **extra)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -58,7 +58,7 @@ def app(client: Client, owner: Any) -> Package:
 
 
 def get_manifest(client: Client, auth: str | None, name: str = "acme/app") -> Any:
-    extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": auth} if auth else {}
     return client.get(f"/v2/{name}/manifests/v1", HTTP_HOST=HOST, **extra)
 
 
@@ -99,7 +99,9 @@ def test_a_private_package_looks_like_a_missing_one_to_anonymous_callers(client:
     private, missing = get_manifest(client, None, "acme/app"), get_manifest(client, None, "acme/nothing")
     assert private.status_code == missing.status_code == 401
     assert private.content == missing.content
-    assert private["WWW-Authenticate"].replace("acme/app", "X") == missing["WWW-Authenticate"].replace("acme/nothing", "X")
+    assert private["WWW-Authenticate"].replace("acme/app", "X") == missing["WWW-Authenticate"].replace(
+        "acme/nothing", "X"
+    )
 
 
 def test_the_token_endpoint_grants_nothing_on_private_and_missing_packages_alike(client: Client, app: Package) -> None:
@@ -141,7 +143,9 @@ def test_a_read_token_cannot_push_and_is_told_which_scope_is_missing(client: Cli
 
 def test_a_write_token_cannot_delete(client: Client, app: Package, owner: Any) -> None:
     auth = basic("alice", make_pat(owner, "write:packages"))
-    response = client.delete(f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
+    response = client.delete(
+        f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST
+    )
     assert response.status_code == 403
     assert "delete:packages" in response.json()["errors"][0]["message"]
 
@@ -149,11 +153,15 @@ def test_a_write_token_cannot_delete(client: Client, app: Package, owner: Any) -
 def test_deleting_needs_admin_as_well_as_the_scope(client: Client, app: Package, member: Any) -> None:
     PackagePermission.objects.create(package=app, user=member, role=Role.WRITE)
     auth = basic("bob", make_pat(member, "delete:packages"))
-    response = client.delete(f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
+    response = client.delete(
+        f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST
+    )
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "DENIED"
     PackagePermission.objects.filter(package=app, user=member).update(role=Role.ADMIN)
-    response = client.delete(f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
+    response = client.delete(
+        f"/v2/acme/app/manifests/{make_image(seed='acme/app').digest}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST
+    )
     assert response.status_code == 202
 
 
@@ -164,7 +172,9 @@ def test_a_write_grant_lets_a_member_push_a_new_tag(client: Client, app: Package
     assert push_image(client, "acme/app", auth, tag="v2").status_code == 201
 
 
-def test_an_outsider_cannot_create_packages_in_someone_elses_namespace(client: Client, owner: Any, outsider: Any) -> None:
+def test_an_outsider_cannot_create_packages_in_someone_elses_namespace(
+    client: Client, owner: Any, outsider: Any
+) -> None:
     response = push_image(client, "acme/evil", basic("eve", make_pat(outsider, "write:packages")))
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "DENIED"
@@ -180,7 +190,11 @@ def test_a_member_can_create_packages_in_the_organization(client: Client, member
 def test_an_expired_token_gets_no_registry_token_and_says_why(client: Client, app: Package, owner: Any) -> None:
     plaintext = make_pat(owner, "read:packages")
     PersonalAccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    response = client.get(f"/token?service={HOST}&scope=repository:acme/app:pull", HTTP_AUTHORIZATION=basic("alice", plaintext), HTTP_HOST=HOST)
+    response = client.get(
+        f"/token?service={HOST}&scope=repository:acme/app:pull",
+        HTTP_AUTHORIZATION=basic("alice", plaintext),
+        HTTP_HOST=HOST,
+    )
     assert response.status_code == 401
     assert "expired" in response.json()["errors"][0]["message"]
 
@@ -201,7 +215,9 @@ def test_a_password_is_never_accepted_as_a_token(client: Client, app: Package, o
     assert response.status_code == 401
 
 
-def test_a_registry_token_stops_working_when_it_expires(client: Client, app: Package, owner: Any, settings: Any) -> None:
+def test_a_registry_token_stops_working_when_it_expires(
+    client: Client, app: Package, owner: Any, settings: Any
+) -> None:
     settings.WHARF_REGISTRY_TOKEN_SECONDS = -1
     token = bearer(client, basic("alice", make_pat(owner, "read:packages")), "repository:acme/app:pull")
     response = get_manifest(client, token)
@@ -228,11 +244,19 @@ def test_docker_login_flow_reaches_the_version_check(client: Client, owner: Any)
     assert client.get("/v2/", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST=HOST).status_code == 200
 
 
-def test_a_mount_from_a_private_package_falls_back_to_an_upload_for_outsiders(client: Client, app: Package, outsider: Any) -> None:
+def test_a_mount_from_a_private_package_falls_back_to_an_upload_for_outsiders(
+    client: Client, app: Package, outsider: Any
+) -> None:
     layer = make_image(seed="acme/app").layers[0]
     auth = basic("eve", make_pat(outsider, "write:packages"))
-    response = client.post(f"/v2/eve/copy/blobs/uploads/?mount={sha256(layer)}&from=acme/app", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
-    missing = client.post(f"/v2/eve/copy/blobs/uploads/?mount={sha256(b'nothing')}&from=acme/nothing", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
+    response = client.post(
+        f"/v2/eve/copy/blobs/uploads/?mount={sha256(layer)}&from=acme/app", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST
+    )
+    missing = client.post(
+        f"/v2/eve/copy/blobs/uploads/?mount={sha256(b'nothing')}&from=acme/nothing",
+        HTTP_AUTHORIZATION=auth,
+        HTTP_HOST=HOST,
+    )
     assert response.status_code == missing.status_code == 202
     assert sorted(response.headers.keys()) == sorted(missing.headers.keys())
 

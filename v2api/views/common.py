@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,10 +22,13 @@ from ..errors import exception_handler
 class IgnoreAccept(BaseContentNegotiation):
     """Registry clients send OCI media types in Accept; DRF must not answer them 406."""
 
-    def select_renderer(self, request: Any, renderers: list[BaseRenderer], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> Any:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
-    def select_parser(self, request: Any, parsers: list[Any]) -> None:
+    def select_parser(self, request: Any, parsers: Iterable[Any]) -> None:
         return None
 
 

@@ -52,12 +52,20 @@ class UploadStartView(RegistryView):
         if "mount" in params:
             parse_digest(params["mount"])
             source = _mountable_source(request, params.get("from"))
-            blob = services.blob_mount(name=name, digest=params["mount"], source=source, user=actor.user) if source else None
+            blob = (
+                services.blob_mount(name=name, digest=params["mount"], source=source, user=actor.user)
+                if source
+                else None
+            )
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:
             blob = services.blob_upload_monolithic(
-                name=name, digest=params["digest"], chunks=body_chunks(request), length=body_length(request), user=actor.user
+                name=name,
+                digest=params["digest"],
+                chunks=body_chunks(request),
+                length=body_length(request),
+                user=actor.user,
             )
             return _created(name, blob)
         upload = services.upload_start(name=name, user=actor.user)
