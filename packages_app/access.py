@@ -90,12 +90,15 @@ def package_role(user: Any, package: Package) -> Role | None:
 
     roles: list[int] = [Role.READ] if package.visibility == Visibility.PUBLIC else []
     if user is not None:
-        if (role := namespace_role(user, package.namespace)) is not None:
-            roles.append(role)
-        if (
-            package.visibility == Visibility.INTERNAL
-            and Membership.objects.filter(organization__name=package.namespace, user=user).exists()
-        ):
+        # One look at the membership serves both rules: owners administer, members read internal.
+        membership = (
+            None
+            if user.username == package.namespace
+            else Membership.objects.filter(organization__name=package.namespace, user=user).first()
+        )
+        if user.username == package.namespace or (membership and membership.role == Membership.Role.OWNER):
+            roles.append(Role.ADMIN)
+        if package.visibility == Visibility.INTERNAL and membership is not None:
             roles.append(Role.READ)
         if inherits_access(package):
             if (role := repository_role(user, package.repository_id)) is not None:
@@ -171,6 +174,8 @@ def role_allows(user: Any, name: str, action: Action, *, repository_id: int | No
         if repository_id is not None:
             return automation_can_create(repository_id, namespace)
         return can_create(user, namespace)
+    if action is Action.PULL and package.visibility == Visibility.PUBLIC:
+        return True  # everyone reads a public package: no role lookups needed
     role = automation_role(repository_id, package) if repository_id is not None else package_role(user, package)
     return role is not None and role >= ROLE_FOR[action]
 
