@@ -162,7 +162,9 @@ def test_a_person_signs_up_pushes_with_a_token_publishes_and_browses_their_packa
     assert anonymous.goto(f"/{USERNAME}/web").status == 404  # type: ignore[union-attr]
 
     page.get_by_role("link", name="Settings").click()
-    expect(page.locator(".warning-box")).to_contain_text("Making a package public cannot be undone.")
+    expect(page.locator(".warning-box").filter(has_text="Making a package public")).to_contain_text(
+        "Making a package public cannot be undone."
+    )
     page.check('input[name=visibility][value="public"]')
     page.fill("input[name=confirm]", f"{USERNAME}/web")
     shot(page, "settings")

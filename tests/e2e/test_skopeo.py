@@ -60,8 +60,8 @@ def read_layout(directory: Path, tag: str) -> tuple[dict[str, Any], dict[str, by
 
 
 def stored_file(server: WharfServer, digest: str) -> Path:
-    hex_ = digest.removeprefix("sha256:")
-    return server.blob_dir / "sha256" / hex_[:2] / hex_
+    """Where the server keeps a blob's bytes (keys are per upload: look the key up in the row)."""
+    return server.blob_dir / Blob.objects.get(digest=digest).storage_key
 
 
 def big_layer(seed: str) -> bytes:
