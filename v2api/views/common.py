@@ -22,9 +22,7 @@ from ..errors import exception_handler
 class IgnoreAccept(BaseContentNegotiation):
     """Registry clients send OCI media types in Accept; DRF must not answer them 406."""
 
-    def select_renderer(
-        self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> Any:
+    def select_renderer(self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None) -> Any:
         renderer = next(iter(renderers))
         return renderer, renderer.media_type
 
