@@ -134,7 +134,7 @@ class PackageDetail(ApiView):
 
     @extend_schema(responses={204: None, 400: s.MessageSerializer, **ERRORS})
     def delete(self, request: Request, kind: str, package_name: str, owner: str | None = None) -> Response:
-        """Delete a whole package (admins with delete:packages); restorable for 30 days."""
+        """Delete a whole package (admins with delete:packages); restorable for WHARF_DELETED_RETENTION_DAYS."""
         actor = self.actor(request, DELETE)
         package, _, _ = _package(request, kind, owner, package_name)
         services.package_delete(package=package, actor=actor)
@@ -144,7 +144,7 @@ class PackageDetail(ApiView):
 class PackageRestore(ApiView):
     @extend_schema(request=None, responses={204: None, 422: s.MessageSerializer, **ERRORS})
     def post(self, request: Request, kind: str, package_name: str, owner: str | None = None) -> Response:
-        """Restore a package deleted within 30 days, unless its name was used again since."""
+        """Restore a package deleted within WHARF_DELETED_RETENTION_DAYS, unless its name was used again since."""
         actor = self.actor(request, DELETE)
         namespace, _ = _owner(request, kind, owner)
         package = selectors.package_deleted(name=f"{namespace}/{package_name}", user=request.user)
@@ -203,7 +203,7 @@ class VersionDetail(ApiView):
     def delete(
         self, request: Request, kind: str, package_name: str, version_id: int, owner: str | None = None
     ) -> Response:
-        """Delete a version and its tags (admins with delete:packages); restorable for 30 days."""
+        """Delete a version and its tags (admins, delete:packages); restorable for WHARF_DELETED_RETENTION_DAYS."""
         actor = self.actor(request, DELETE)
         package, _, _ = _package(request, kind, owner, package_name)
         manifest = selectors.version_get(package=package, version_id=version_id)
@@ -218,7 +218,7 @@ class VersionRestore(ApiView):
     def post(
         self, request: Request, kind: str, package_name: str, version_id: int, owner: str | None = None
     ) -> Response:
-        """Restore a version deleted within 30 days, with its tags."""
+        """Restore a version deleted within WHARF_DELETED_RETENTION_DAYS, with its tags."""
         actor = self.actor(request, DELETE)
         package, _, _ = _package(request, kind, owner, package_name)
         services.version_restore(manifest=selectors.version_get(package=package, version_id=version_id), actor=actor)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .access import Actor, namespace_role
 from .exceptions import DeleteRefused, ManifestUnknown, NameUnknown
-from .models import Package, Role
+from .models import Package, Role, deleted_retention_days
 from .views import _admin_of
 
 
@@ -113,7 +113,7 @@ def package_delete(request: HttpRequest, name: str) -> HttpResponse:
     if _done(
         request,
         lambda: services.package_delete(package=package, actor=_actor(request)),
-        f"{package.name} was deleted. It can be restored for 30 days.",
+        f"{package.name} was deleted. It can be restored for {deleted_retention_days()} days.",
     ):
         return redirect("owner-deleted", owner=package.namespace)
     return redirect(_settings_url(name, "danger"))
@@ -154,7 +154,7 @@ def _version(package: Package, version_id: int) -> Any:
 
 @login_required
 def owner_deleted(request: HttpRequest, owner: str) -> HttpResponse:
-    """Packages of ``owner`` deleted within 30 days that the viewer may restore."""
+    """Packages of ``owner`` deleted within WHARF_DELETED_RETENTION_DAYS that the viewer may restore."""
     packages = selectors.packages_deleted(namespace=owner, user=request.user)
     if not packages and namespace_role(request.user, owner) is None:
         raise Http404("No deleted packages")

@@ -5,7 +5,8 @@ An image's labels are its config blob's ``config.Labels`` (read from the store, 
 manifest's own annotations. An index's labels are its annotations, falling back key by key to its
 platform images' labels (the first platform that has a key wins). Children are read directly, never
 from their own extraction, so the tasks may run in any order. The package's description, licenses and
-source come from the newest tagged version (the one whose tag moved last).
+source come from the newest tagged live version (the one whose tag moved last); they are refreshed after
+each push and each delete or restore of a version or tag, so a deleted version's description never stays.
 """
 
 from __future__ import annotations
@@ -140,20 +141,20 @@ def _clean_labels(labels: dict[Any, Any]) -> dict[str, str]:
 
 
 def newest_tagged_manifest(*, package: Package) -> Manifest | None:
-    """The version whose tag was pushed last (ties: the newer manifest)."""
-    tagged = package.manifests.annotate(tagged_at=Max("tags__updated_at")).filter(tagged_at__isnull=False)
+    """The live version whose tag was pushed last (ties: the newer manifest)."""
+    live = package.manifests.filter(deleted_at__isnull=True)  # a deleted version's tags are gone anyway
+    tagged = live.annotate(tagged_at=Max("tags__updated_at")).filter(tagged_at__isnull=False)
     return tagged.order_by("-tagged_at", "-id").first()
 
 
 def package_refresh_metadata(*, package: Package, store: BlobStore | None = None) -> None:
     """Description (plain text, ≤ 512), licenses (≤ 256) and source URL (http(s), ≤ 2048) from the newest
-    tagged version's labels; extracted now if its own task has not run yet. No tags: left as they are."""
+    tagged version's labels; extracted now if its own task has not run yet. No tagged version (never
+    tagged, or its last tagged version or tag was deleted): the fields are emptied."""
     manifest = newest_tagged_manifest(package=package)
-    if manifest is None:
-        return
-    if manifest.extracted_at is None:
+    if manifest is not None and manifest.extracted_at is None:
         _extract_into(manifest, store or blob_store())
-    labels = manifest.labels or {}
+    labels = (manifest.labels or {}) if manifest is not None else {}
     fields = {
         "description": plain_text(labels.get(DESCRIPTION, ""), 512),
         "licenses": plain_text(labels.get(LICENSES, ""), 256, one_line=True),

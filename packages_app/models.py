@@ -8,11 +8,21 @@ are kept in the database byte for byte, as pushed.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-DELETED_RETENTION_DAYS = 30  # a deleted package or version can be restored this long
+
+def deleted_retention_days() -> int:
+    """How long a deleted package or version can be restored (``WHARF_DELETED_RETENTION_DAYS``)."""
+    return int(settings.WHARF_DELETED_RETENTION_DAYS)
+
+
+def deleted_cutoff(now: datetime | None = None) -> datetime:
+    """Deleted at or before this moment: no longer restorable, and removed for good by ``gc.purge_deleted``."""
+    return (now or timezone.now()) - timedelta(days=deleted_retention_days())
 
 
 class Visibility(models.TextChoices):
@@ -44,8 +54,8 @@ class LivePackageManager(models.Manager["Package"]):
 class Package(models.Model):
     """A repository ``OWNER/NAME`` (NAME may hold more ``/`` segments). Created by the first push.
 
-    A deleted package keeps its rows for 30 days (``deleted_at``), so it can be restored; meanwhile its
-    name may be taken by a new package (only live packages have unique names).
+    A deleted package keeps its rows for ``WHARF_DELETED_RETENTION_DAYS`` (``deleted_at``), so it can be
+    restored; meanwhile its name may be taken by a new package (only live packages have unique names).
     """
 
     name = models.CharField(max_length=255, db_index=True)
@@ -69,8 +79,8 @@ class Package(models.Model):
     )
     inherit_access = models.BooleanField(default=True)
     # Soft delete (REGISTRY.md "Deleting"): set when the whole package is deleted. Garbage collection
-    # must keep everything of a package deleted less than DELETED_RETENTION_DAYS ago; the final
-    # removal after that is gc's (Package.all_objects.filter(deleted_at__lt=now - 30 days)).
+    # keeps everything of a package until ``deleted_cutoff()`` passes its deletion; then
+    # ``gc.purge_deleted`` removes its rows for good.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -166,8 +176,9 @@ class Manifest(models.Model):
     extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Soft delete of a version (REGISTRY.md "Deleting"): the row, its blob and child links stay for
-    # DELETED_RETENTION_DAYS so it can be restored; its tags are removed and remembered in
-    # ``deleted_tags``. Garbage collection must not remove a manifest deleted less than 30 days ago.
+    # WHARF_DELETED_RETENTION_DAYS so it can be restored; its tags are removed and remembered in
+    # ``deleted_tags``. Retention ignores it; ``gc.purge_deleted`` removes it once ``deleted_cutoff()``
+    # passes its deletion.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_tags = models.JSONField(default=list, blank=True)
 

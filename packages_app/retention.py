@@ -7,6 +7,10 @@ with a tag matching a protected pattern of any rule of the package is never touc
 versions need stays: their platform images and the referrers (signatures, SBOMs) of anything kept,
 and any tagged manifest. Nothing pushed or tagged within the grace period is touched.
 
+Soft-deleted manifests are already deleted: they are not versions (they count for no "keep N newest")
+and are never planned; ``gc.purge_deleted`` removes them when they can no longer be restored. Until
+then what they need (their platform images, their referrers) stays, so a restore brings it all back.
+
 The same plan is the preview (``retention_preview``) and what garbage collection applies.
 """
 
@@ -41,6 +45,7 @@ class _Graph:
     tags: dict[int, list[str]]
     children: dict[int, set[int]]
     by_digest: dict[str, int]
+    deleted: set[int]
 
     def pushed_at(self, manifest: Manifest) -> datetime:
         tagged = getattr(manifest, "tagged_at", None)
@@ -61,13 +66,18 @@ def _graph(package: Package) -> _Graph:
     links = Manifest.children.through.objects.filter(from_manifest__package=package)
     for parent, child in links.values_list("from_manifest_id", "to_manifest_id"):
         children.setdefault(parent, set()).add(child)
-    return _Graph(manifests, tags, children, {m.digest: m.id for m in manifests.values()})
+    deleted = {m.id for m in manifests.values() if m.deleted_at is not None}
+    return _Graph(manifests, tags, children, {m.digest: m.id for m in manifests.values()}, deleted)
 
 
 def _versions(graph: _Graph) -> list[Manifest]:
-    """Newest first (by push or tag time)."""
+    """Live versions, newest first (by push or tag time)."""
     platform_images = set().union(*graph.children.values()) if graph.children else set()
-    versions = [m for m in graph.manifests.values() if m.id not in platform_images and graph.subject_of(m) is None]
+    versions = [
+        m
+        for m in graph.manifests.values()
+        if m.id not in platform_images and graph.subject_of(m) is None and m.id not in graph.deleted
+    ]
     return sorted(versions, key=lambda m: (graph.pushed_at(m), m.id), reverse=True)
 
 
@@ -94,8 +104,10 @@ def _doomed_versions(
 
 
 def _kept(graph: _Graph, doomed: dict[int, str]) -> set[int]:
-    """Everything a kept version or tag needs: the closure over platform images and referrers."""
+    """Everything a kept version or tag needs: the closure over platform images and referrers. Deleted
+    manifests are kept here (they are not this plan's to delete), and with them what they need."""
     kept = {i for i in graph.manifests if i not in doomed and (i in graph.tags or _is_root(graph, i))}
+    kept |= graph.deleted
     pending = list(kept)
     referrers: dict[int, list[int]] = {}
     for manifest in graph.manifests.values():

@@ -21,7 +21,7 @@ from django.utils import timezone
 from .access import package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
 from .manifests import IMAGE_TYPES, INDEX_TYPES
-from .models import DELETED_RETENTION_DAYS, Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility
+from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
 from .names import is_digest_reference, parse_digest
 
 
@@ -402,7 +402,7 @@ def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> Quer
     """A package's versions: every manifest except referrers (listed under their subject) and the
     untagged platform images of an index (listed as its platforms). Deleted ones only in their own view."""
     if view is VersionView.DELETED:
-        cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+        cutoff = deleted_cutoff()
         deleted = Manifest.objects.filter(package=package, subject_digest="", deleted_at__gt=cutoff)
         return (
             deleted.annotate(n_parents=Count("parents", distinct=True))
@@ -565,7 +565,7 @@ def packages_readable(*, namespaces: list[str], user: Any, visibility: str = "")
 
 def package_deleted(*, name: str, user: Any) -> Package:
     """The most recently deleted package ``name`` (within 30 days) that ``user`` administered."""
-    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    cutoff = deleted_cutoff()
     package = Package.all_objects.filter(name=name, deleted_at__gt=cutoff).order_by("-deleted_at").first()
     if package is None or _person(user) is None or package_role(user, package) != Role.ADMIN:
         raise NameUnknown()
@@ -574,7 +574,7 @@ def package_deleted(*, name: str, user: Any) -> Package:
 
 def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
     """Packages of ``namespace`` deleted within 30 days that ``user`` may restore (their admins)."""
-    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    cutoff = deleted_cutoff()
     deleted = Package.all_objects.filter(namespace=namespace, deleted_at__gt=cutoff).order_by("-deleted_at")
     person = _person(user)
     return [p for p in deleted if person is not None and package_role(person, p) == Role.ADMIN]
@@ -588,7 +588,7 @@ def version_rows(*, package: Package, state: str = "active") -> QuerySet[Manifes
 def version_get(*, package: Package, version_id: int) -> Manifest:
     """A version of ``package`` by id, live or deleted within 30 days; ManifestUnknown for any other id
     (another package's version is the same as a missing one)."""
-    cutoff = timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    cutoff = deleted_cutoff()
     manifest = (
         Manifest.objects.filter(package=package, id=version_id)
         .exclude(deleted_at__lte=cutoff)

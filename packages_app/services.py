@@ -37,7 +37,6 @@ from .exceptions import (
 from .hashing import ResumableHash, digest_bytes
 from .manifests import ParsedManifest, parse_manifest
 from .models import (
-    DELETED_RETENTION_DAYS,
     AuditEvent,
     Blob,
     DownloadCount,
@@ -51,6 +50,8 @@ from .models import (
     Tag,
     Upload,
     Visibility,
+    deleted_cutoff,
+    deleted_retention_days,
 )
 from .names import Digest, is_digest_reference, parse_digest, parse_tag
 from .selectors import package_get, upload_get
@@ -404,6 +405,14 @@ def _enqueue_extraction(manifest_id: int) -> None:
     transaction.on_commit(lambda: tasks.extract_metadata.delay(manifest_id), robust=True)
 
 
+def _enqueue_metadata_refresh(package_id: int) -> None:
+    """Deleting or restoring a version or a tag may change which version is the newest tagged one, whose
+    description, licenses and source the package page shows: a worker refreshes them after the commit."""
+    from . import tasks  # tasks import this module
+
+    transaction.on_commit(lambda: tasks.refresh_package_metadata.delay(package_id), robust=True)
+
+
 def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedManifest) -> Manifest:
     manifest = Manifest.objects.create(
         package=package,
@@ -453,6 +462,7 @@ def tag_delete(*, name: str, tag: str, actor: Actor | None = None) -> None:
         raise ManifestUnknown(detail={"tag": tag[:200]})
     who = actor or ANONYMOUS
     audit_record(package=package, user=who.user, actor=who.label, action=AuditEvent.Action.DELETE_TAG, detail=tag)
+    _enqueue_metadata_refresh(package.id)
 
 
 def uploads_expire(*, idle_seconds: int | None = None, store: BlobStore | None = None) -> int:
@@ -780,7 +790,7 @@ def _own_children(manifest: Manifest) -> list[int]:
 
 def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False) -> Manifest:
     """Soft-delete a version: the manifest (and the platform images only it uses) stop being pullable at
-    once; its tags are removed and remembered for a restore within 30 days. ``authorized``: the
+    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. ``authorized``: the
     registry already checked ``actor`` (v2 DELETE); the pages and the REST API let this check it."""
     package = manifest.package
     if not authorized:
@@ -800,24 +810,36 @@ def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False
             action=AuditEvent.Action.DELETE_VERSION,
             detail=_pushed(manifest.digest, tags),
         )
+        _enqueue_metadata_refresh(package.id)
     manifest.refresh_from_db()
     return manifest
 
 
 def _restorable(deleted_at: Any) -> bool:
-    return deleted_at is not None and deleted_at > timezone.now() - timedelta(days=DELETED_RETENTION_DAYS)
+    return deleted_at is not None and deleted_at > deleted_cutoff()
+
+
+def _expired(what: str) -> ValidationError:
+    return ValidationError(
+        f"{what} can be restored for {deleted_retention_days()} days after they were deleted.", code="expired"
+    )
 
 
 def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
-    """Bring back a version deleted less than 30 days ago with its tags (a tag pushed again since, to
+    """Bring back a version deleted within WHARF_DELETED_RETENTION_DAYS with its tags (a tag pushed again since, to
     another version, stays where it is) and the platform images deleted with it."""
     package = manifest.package
     _authorize_delete(actor, package)
     if manifest.deleted_at is None:
         raise ValidationError("This version is not deleted.", code="not_deleted")
     if not _restorable(manifest.deleted_at):
-        raise ValidationError("Versions can be restored for 30 days after they were deleted.", code="expired")
+        raise _expired("Versions")
     with transaction.atomic():
+        # Conditional on the deletion checked above: a purge (gc.purge_deleted) that got there first wins.
+        if not Manifest.objects.filter(id=manifest.id, deleted_at=manifest.deleted_at).update(
+            deleted_at=None, deleted_tags=[]
+        ):
+            raise _expired("Versions")
         Manifest.objects.filter(package=package, deleted_at=manifest.deleted_at, parents=manifest).update(
             deleted_at=None
         )
@@ -825,7 +847,6 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
         Tag.objects.bulk_create(
             [Tag(package=package, name=t, manifest=manifest) for t in manifest.deleted_tags if t not in taken]
         )
-        Manifest.objects.filter(id=manifest.id).update(deleted_at=None, deleted_tags=[])
         audit_record(
             package=package,
             user=actor.user,
@@ -833,13 +854,15 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
             action=AuditEvent.Action.RESTORE_VERSION,
             detail=_pushed(manifest.digest, manifest.deleted_tags),
         )
+        _enqueue_metadata_refresh(package.id)
     manifest.refresh_from_db()
     return manifest
 
 
 def package_delete(*, package: Package, actor: Actor) -> Package:
     """Soft-delete a whole package: nothing of it is pullable or visible at once, its name is free for
-    a new package, and it can be restored for 30 days unless the name is reused meanwhile."""
+    a new package, and it can be restored within WHARF_DELETED_RETENTION_DAYS unless the name is reused
+    meanwhile; after that ``gc.purge_deleted`` removes it for good."""
     _authorize_delete(actor, package)
     _check_deletable(package, Manifest.objects.filter(package=package))
     package.deleted_at, package.deleted_by = timezone.now(), actor.user
@@ -851,21 +874,25 @@ def package_delete(*, package: Package, actor: Actor) -> Package:
 
 
 def package_restore(*, package: Package, actor: Actor) -> Package:
-    """Restore a package deleted less than 30 days ago, unless a package of the same name was created
-    since (REGISTRY.md "Deleting"). Its admins (as they were when it was deleted) may do it."""
+    """Restore a package deleted within WHARF_DELETED_RETENTION_DAYS, unless a package of the same name was
+    created since (REGISTRY.md "Deleting"). Its admins (as they were when it was deleted) may do it."""
     if actor.scopes is not None and "delete:packages" not in actor.scopes:
         raise PermissionDenied("Restoring needs a token with delete:packages.")
     _require_admin(package, actor.user, "restore it")
     if package.deleted_at is None:
         raise ValidationError("This package is not deleted.", code="not_deleted")
     if not _restorable(package.deleted_at):
-        raise ValidationError("Packages can be restored for 30 days after they were deleted.", code="expired")
+        raise _expired("Packages")
     reused = Package.all_objects.filter(name=package.name, created_at__gt=package.deleted_at).exclude(id=package.id)
     if reused.exists() or Package.objects.filter(name=package.name).exists():
         raise ValidationError(f"The name {package.name} was used again since: it cannot be restored.", code="reused")
     try:
         with transaction.atomic():
-            Package.all_objects.filter(id=package.id).update(deleted_at=None, deleted_by=None)
+            # Conditional on the deletion checked above: a purge (gc.purge_deleted) that got there first wins.
+            if not Package.all_objects.filter(id=package.id, deleted_at=package.deleted_at).update(
+                deleted_at=None, deleted_by=None
+            ):
+                raise _expired("Packages")
             audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.RESTORE_PACKAGE)
     except IntegrityError:  # a push created the name at this very moment
         raise ValidationError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import gc, metadata, services
+from .models import Package
 
 
 @shared_task
@@ -21,6 +22,16 @@ def extract_metadata(manifest_id: int) -> bool:
 
 
 @shared_task
+def refresh_package_metadata(package_id: int) -> bool:
+    """The package's description, licenses and source after a version or tag was deleted or restored."""
+    package = Package.objects.filter(id=package_id).first()  # a package deleted since: nothing to show
+    if package is None:
+        return False
+    metadata.package_refresh_metadata(package=package)
+    return True
+
+
+@shared_task
 def extract_pending_metadata() -> int:
     """Catch up on manifests whose extraction task was lost (a broker that was down, a worker killed)."""
     return metadata.metadata_extract_pending()
@@ -31,3 +42,10 @@ def collect_garbage(grace_seconds: int | None = None) -> dict[str, int]:
     """One online garbage collection (scheduled every WHARF_GC_INTERVAL_SECONDS)."""
     report = gc.garbage_collect(grace_seconds=grace_seconds)
     return {"manifests": len(report.manifests), "blobs": len(report.blobs), "bytes": report.bytes_freed}
+
+
+@shared_task
+def purge_deleted() -> dict[str, int]:
+    """Remove for good what was deleted more than WHARF_DELETED_RETENTION_DAYS ago (scheduled daily)."""
+    report = gc.purge_deleted()
+    return {"packages": len(report.packages), "manifests": len(report.manifests)}

@@ -254,12 +254,13 @@ def test_the_gc_command_prints_a_line_per_item_and_a_dry_run_keeps_everything(re
     assert not Blob.objects.exists()
 
 
-def test_beat_schedules_expiry_collection_and_extraction(settings: Any) -> None:
+def test_beat_schedules_expiry_collection_extraction_and_the_purge(settings: Any) -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
         "packages_app.tasks.expire_uploads",
         "packages_app.tasks.collect_garbage",
         "packages_app.tasks.extract_pending_metadata",
+        "packages_app.tasks.purge_deleted",
     }
 
 

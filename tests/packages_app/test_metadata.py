@@ -288,3 +288,45 @@ def test_the_source_repository_hook_is_called_with_the_source(registry: Any, mon
 def test_labels_are_json_serialisable_as_stored(registry: Any) -> None:
     manifest = extract(push(registry, make_image(labels={"é": "ü"})))
     assert json.loads(json.dumps(manifest.labels)) == {"é": "ü"}
+
+
+def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_the_commit(
+    registry: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    from packages_app import services
+    from packages_app.access import ANONYMOUS
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.refresh_package_metadata, "delay", queued.append)
+    extract(push(registry, make_image(labels={DESCRIPTION: "one", LICENSES: "MIT"}, seed="1"), "v1"))
+    newest = extract(push(registry, make_image(labels={DESCRIPTION: "two", LICENSES: "GPL"}, seed="2"), "v2"))
+    assert (package().description, package().licenses) == ("two", "GPL")
+
+    def run(change: Any) -> None:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            change()
+        assert queued == []  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert queued == [package().id]
+        assert tasks.refresh_package_metadata(queued.pop()) is True
+
+    run(lambda: services.version_delete(manifest=newest, actor=ANONYMOUS, authorized=True))
+    assert (package().description, package().licenses) == ("one", "MIT")
+    run(lambda: services.version_restore(manifest=Manifest.objects.get(id=newest.id), actor=ANONYMOUS))
+    assert package().description == "two"
+    run(lambda: services.tag_delete(name=NAME, tag="v2"))
+    assert package().description == "one"
+    run(lambda: services.tag_delete(name=NAME, tag="v1"))
+    assert (package().description, package().licenses) == ("", "")  # no tagged version is left
+
+
+def test_the_refresh_task_of_a_deleted_package_does_nothing(registry: Any) -> None:
+    from packages_app import services
+    from packages_app.access import ANONYMOUS
+
+    extract(push(registry, make_image(labels={DESCRIPTION: "kept"})))
+    services.package_delete(package=package(), actor=ANONYMOUS)
+    deleted = Package.all_objects.get(name=NAME)
+    assert tasks.refresh_package_metadata(deleted.id) is False
+    assert Package.all_objects.get(id=deleted.id).description == "kept"

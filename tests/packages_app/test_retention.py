@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from packages_app import gc, retention
+from packages_app import gc, retention, services
 from packages_app.admin import RetentionRuleForm
 from packages_app.models import Blob, Manifest, Package, PackageBlob, RetentionRule, Tag
 from tests.oci import OCI_INDEX, Image, make_image, make_index, sha256
@@ -193,3 +193,18 @@ def test_the_admin_pages_edit_rules(admin_client: Any, four: list[Image]) -> Non
     assert preview.status_code == 200 and b"would delete 3 manifest(s)" in preview.content
     assert admin_client.post("/admin/packages_app/retentionrule/add/", data).status_code == 302
     assert admin_client.get(f"/admin/packages_app/package/{package.id}/change/").status_code == 200
+
+
+def test_soft_deleted_versions_are_neither_counted_nor_planned(registry: Any, four: list[Image]) -> None:
+    """v4 (the newest) is deleted and restorable: the two newest live versions are v3 and v2, and v4's
+    row is left for the purge (a restore must still find it)."""
+    services.manifest_delete(name=NAME, digest=four[0].digest)
+    assert planned(keep_newest=2) == {four[3].digest}
+    assert planned(keep_newest=0) == {i.digest for i in four[1:]}
+    assert planned(untagged_older_than_days=0) == {four[1].digest}  # v4 lost its tag, but is no version
+    rule(keep_newest=0)
+    age_blobs()
+    report = gc.garbage_collect(grace_seconds=0)
+    assert f"{NAME}@{four[0].digest}" not in report.manifests and len(report.manifests) == 3
+    assert Manifest.objects.get(digest=four[0].digest).deleted_at is not None
+    assert set(Blob.objects.values_list("digest", flat=True)) == set(four[0].blobs)
