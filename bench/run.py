@@ -161,9 +161,17 @@ class Server:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    def blob_path(self, digest: str) -> Path:
-        algorithm, hexdigest = digest.split(":", 1)
-        return self.data_dir / "blobs" / algorithm / hexdigest[:2] / hexdigest
+    def forget_blob(self, digest: str) -> None:
+        """Drop a blob's row and bytes at once (the registry's own collector waits out a grace period).
+
+        Keys are per upload, so the row says where the bytes are; with the row gone, the next push of
+        the same digest stores its bytes afresh."""
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            row = conn.execute(
+                "DELETE FROM packages_app_blob WHERE digest = %s RETURNING storage_key", (digest,)
+            ).fetchone()
+        if row:
+            (self.data_dir / "blobs" / row[0]).unlink(missing_ok=True)
 
 
 # --- memory and CPU of the server's process tree (from /proc) ------------------------------------
@@ -488,7 +496,7 @@ class Bench:
 
     def remove_blob(self, name: str, digest: str) -> None:
         call(self.conn(), "DELETE", f"/v2/{name}/blobs/{digest}", expect=202)
-        self.server.blob_path(digest).unlink()
+        self.server.forget_blob(digest)
 
     def throughput(self) -> None:
         src = self.work / "source.bin"
