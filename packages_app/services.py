@@ -189,12 +189,26 @@ def upload_append(
     upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
-        _check_range(upload, start, length, end)
-        offset, hasher, state = _write_chunk(upload, token, chunks, length, store)
-        _commit_chunk(upload, token, offset, hasher, state)
+        _append(upload, token, chunks, start, end, length, store)
     finally:
         _release_lease(upload, token)
     return upload
+
+
+def _append(
+    upload: Upload,
+    token: uuid.UUID,
+    chunks: Iterable[bytes],
+    start: int | None,
+    end: int | None,
+    length: int | None,
+    store: BlobStore,
+) -> ResumableHash:
+    """Under the session's lease: check the chunk's range, stream it, record it. Returns the hash."""
+    _check_range(upload, start, length, end)
+    offset, hasher, state = _write_chunk(upload, token, chunks, length, store)
+    _commit_chunk(upload, token, offset, hasher, state)
+    return hasher
 
 
 def _verify_stored(store: BlobStore, key: str, digest: Digest) -> bool:
@@ -232,9 +246,7 @@ def upload_finish(
     upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
-        _check_range(upload, start, length, end)
-        offset, hasher, state = _write_chunk(upload, token, chunks, length, store)
-        _commit_chunk(upload, token, offset, hasher, state)
+        hasher = _append(upload, token, chunks, start, end, length, store)
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
             _discard(upload, store)
             raise DigestInvalid(detail={"digest": digest})
@@ -246,7 +258,7 @@ def upload_finish(
             store.delete(key)  # the key is this upload's own: no blob row points at it
             Upload.objects.filter(id=upload.id).delete()
             raise DigestInvalid(detail={"digest": digest})
-        return _publish_blob(upload, str(wanted), offset, key, store)
+        return _publish_blob(upload, str(wanted), upload.offset, key, store)
     finally:
         _release_lease(upload, token)
 

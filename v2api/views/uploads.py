@@ -78,35 +78,28 @@ class UploadView(RegistryView):
         upload = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user)
         return _session_response(204, name, upload)
 
-    def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+    def _chunk(self, request: Any, name: str, upload_id: str) -> dict[str, Any]:
+        """The session, its owner and the request body with its Content-Range, as the services take them."""
         actor = self.writable(request, name)
         offset = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user).offset
         start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
-        upload = services.upload_append(
-            name=name,
-            upload_id=upload_id,
-            chunks=body_chunks(request),
-            start=start,
-            end=end,
-            length=body_length(request),
-            user=actor.user,
-        )
+        return {
+            "name": name,
+            "upload_id": upload_id,
+            "chunks": body_chunks(request),
+            "start": start,
+            "end": end,
+            "length": body_length(request),
+            "user": actor.user,
+        }
+
+    def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
+        upload = services.upload_append(**self._chunk(request, name, upload_id))
         return _session_response(202, name, upload)
 
     def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        actor = self.writable(request, name)
-        offset = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user).offset
-        start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
-        blob = services.upload_finish(
-            name=name,
-            upload_id=upload_id,
-            digest=request.query_params.get("digest", ""),
-            chunks=body_chunks(request),
-            start=start,
-            end=end,
-            length=body_length(request),
-            user=actor.user,
-        )
+        chunk = self._chunk(request, name, upload_id)
+        blob = services.upload_finish(digest=request.query_params.get("digest", ""), **chunk)
         return _created(name, blob)
 
     def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
