@@ -214,3 +214,10 @@ def test_an_anonymous_bearer_token_cannot_be_exchanged_either(client: Client, pu
     response = ask(client, f"Bearer {token}", "repository:acme/public:pull")
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_an_unsupported_oauth2_grant_is_refused_not_served_anonymously(client: Any, db: None) -> None:
+    form = urlencode({"grant_type": "refresh_token", "refresh_token": "x", "service": "s"})
+    response = client.post("/token", data=form, content_type="application/x-www-form-urlencoded", HTTP_HOST="s")
+    assert response.status_code == 400
+    assert response.json() == {"error": "unsupported_grant_type"}

@@ -66,8 +66,11 @@ class TokenView(RegistryView):
     def post(self, request: Any) -> Response:
         """OAuth2 password grant (containerd, buildkit): the same credentials in a form."""
         data = request.data
-        if data.get("grant_type") == "password":
+        grant_type = data.get("grant_type", "")
+        if grant_type == "password":
             actor = auth.actor_for_basic(data.get("username", ""), data.get("password", ""))
+        elif grant_type:  # RFC 6749 §5.2: we issue no refresh tokens, so only the password grant exists
+            return Response({"error": "unsupported_grant_type"}, status=400)
         else:
             actor = ANONYMOUS
         return self._issue(request, actor, data.get("scope", "").split(" "))
