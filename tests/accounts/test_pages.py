@@ -255,3 +255,12 @@ def test_organization_changes_need_the_csrf_token(owner: Any, outsider: Any) -> 
     assert client.post("/orgs/new", {"name": "other"}).status_code == 403
     assert role_of("eve") is None
     assert not Organization.objects.filter(name="other").exists()
+
+
+def test_the_organization_page_title_is_just_its_name(client: Any, owner: Any) -> None:
+    client.force_login(owner)
+    html = client.get("/orgs/acme/").content.decode()
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.strip().startswith("acme")
+    assert "<form" not in title
+    assert html.count('id="package-policy"') == 1
