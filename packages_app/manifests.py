@@ -21,6 +21,8 @@ DOCKER_SCHEMA1 = {
 IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = IMAGE_TYPES | INDEX_TYPES
+# Deeper than any real manifest (an index's platform or an annotation map is three or four levels).
+MAX_DEPTH = 32
 
 # Layers that may live elsewhere (Windows base layers): their ``urls`` are recorded, never fetched,
 # and the registry does not require the blob (image-spec "Non-distributable layers").
@@ -127,31 +129,78 @@ def _descriptor(value: Any, where: str) -> Descriptor:
 
 
 def _media_type(document: dict[str, Any], content_type: str) -> str:
-    """The manifest's type: its ``mediaType`` field, which must agree with Content-Type when both are set."""
+    """The manifest's type, from its ``mediaType`` field and the request's Content-Type.
+
+    image-spec leaves ``mediaType`` optional, so the header is what a registry goes by; a body whose
+    field or shape says otherwise could be read as a different document by a client than by us
+    (CVE-2021-41190), so any disagreement is refused rather than resolved.
+    """
     declared = document.get("mediaType")
     header = bare_media_type(content_type)
     if declared is not None and not isinstance(declared, str):
         raise _invalid("mediaType must be a string")
     if declared in DOCKER_SCHEMA1 or header in DOCKER_SCHEMA1 or document.get("schemaVersion") == 1:
         raise _invalid("Docker schema 1 manifests are not supported")
-    if declared and header in MANIFEST_TYPES and declared != header:
-        raise _invalid(f"mediaType {declared!r} does not match Content-Type {header!r}")
-    media_type = declared or (header if header in MANIFEST_TYPES else "")
-    if not media_type:  # OCI allows mediaType to be omitted: tell an index from a manifest by shape
-        media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST if "config" in document else ""
+    if header and header not in MANIFEST_TYPES:
+        raise _invalid(f"Content-Type {header[:100]!r} is not a manifest media type")
+    if declared and header and declared != header:
+        raise _invalid(f"mediaType {declared[:100]!r} does not match Content-Type {header!r}")
+    media_type = declared or header
+    if not media_type:
+        raise _invalid("the manifest's type is given neither by Content-Type nor by mediaType")
     if media_type not in MANIFEST_TYPES:
-        raise _invalid(f"unsupported manifest media type {media_type or header!r}")
+        raise _invalid(f"unsupported manifest media type {media_type[:100]!r}")
+    _check_shape(document, media_type)
     return media_type
 
 
-def parse_manifest(body: bytes, content_type: str) -> ParsedManifest:
-    """Validate a pushed manifest and return what the registry records about it."""
+def _check_shape(document: dict[str, Any], media_type: str) -> None:
+    """image-spec reserves ``manifests`` in an image manifest and ``config``/``layers`` in an index."""
+    if media_type in IMAGE_TYPES and "manifests" in document:
+        raise _invalid("an image manifest must not have a manifests list")
+    if media_type in INDEX_TYPES and ("config" in document or "layers" in document):
+        raise _invalid("an index must not have config or layers")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys repeat means different things to parsers that keep the first value and
+    those that keep the last: refuse it, as the registry and every client must read the same manifest."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _invalid(f"duplicate key {key[:100]!r}")
+        document[key] = value
+    return document
+
+
+def _check_depth(document: Any) -> None:
+    """Real manifests nest a few levels; refusing deep ones keeps every later step (storage as JSON,
+    metadata extraction) clear of Python's recursion limit."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _invalid(f"JSON nests deeper than {MAX_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _load(body: bytes) -> dict[str, Any]:
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_pairs_hook=_unique_keys)
+    except RecursionError as exc:
+        raise _invalid(f"JSON nests deeper than {MAX_DEPTH} levels") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise _invalid("body is not valid JSON") from exc
     if not isinstance(document, dict):
         raise _invalid("body must be a JSON object")
+    _check_depth(document)
+    return document
+
+
+def parse_manifest(body: bytes, content_type: str) -> ParsedManifest:
+    """Validate a pushed manifest and return what the registry records about it."""
+    document = _load(body)
     media_type = _media_type(document, content_type)
     if document.get("schemaVersion") != 2:
         raise _invalid("schemaVersion must be 2")

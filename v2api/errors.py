@@ -40,6 +40,9 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.Denied: ("DENIED", 403),
 }
 
+# How many MANIFEST_BLOB_UNKNOWN entries one answer lists before summing up the rest.
+MAX_LISTED_ERRORS = 100
+
 
 def oci_error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"code": code, "message": message, "detail": detail}
@@ -66,10 +69,20 @@ def _headers(exc: domain.RegistryError, request: Any) -> dict[str, str]:
     return {}
 
 
+def _blob_unknown_errors(code: str, digests: list[str]) -> list[dict[str, Any]]:
+    """One entry per unknown digest, up to a cap; one more entry says how many were left out (a
+    manifest citing 30,000 unknown blobs must not answer with megabytes)."""
+    shown = digests[:MAX_LISTED_ERRORS]
+    errors = [oci_error(code, f"blob unknown to repository: {d}", {"digest": d}) for d in shown]
+    if more := len(digests) - len(shown):
+        errors.append(oci_error(code, f"and {more} more unknown blobs or manifests not listed", {"more": more}))
+    return errors
+
+
 def domain_error_response(exc: domain.RegistryError, request: Any) -> Response:
     code, status = _lookup(exc)
     if isinstance(exc, domain.ManifestBlobUnknown):
-        errors = [oci_error(code, f"blob unknown to repository: {d}", {"digest": d}) for d in exc.digests]
+        errors = _blob_unknown_errors(code, exc.digests)
     else:
         errors = [oci_error(code, exc.message, exc.detail)]
     return error_response(status, errors, _headers(exc, request))
