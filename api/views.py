@@ -29,11 +29,14 @@ from packages_app import selectors, services
 from packages_app.access import Actor
 from packages_app.exceptions import DeleteRefused, ManifestUnknown, NameUnknown
 from packages_app.models import Package, Role, Visibility
+from packages_app.names import parse_count
 
 from . import serializers as s
 from .authentication import PersonalAccessTokenAuthentication
 
 NOT_FOUND = "Not Found"
+# Far past any package's last page of versions, and far inside the database's offset range.
+MAX_PAGE = 1_000_000
 READ, WRITE, DELETE = "read:packages", "write:packages", "delete:packages"
 
 
@@ -176,14 +179,19 @@ class VersionList(ApiView):
 
 
 def _page_numbers(request: Request) -> tuple[int, int]:
-    try:
-        page = int(request.query_params.get("page", 1))
-        per_page = int(request.query_params.get("per_page", 30))
-    except ValueError:
-        raise exceptions.ValidationError("page and per_page must be numbers.") from None
-    if page < 1 or not 1 <= per_page <= 100:
-        raise exceptions.ValidationError("page must be at least 1 and per_page between 1 and 100.")
-    return page, per_page
+    return _number(request, "page", 1, MAX_PAGE), _number(request, "per_page", 30, 100)
+
+
+def _number(request: Request, name: str, default: int, maximum: int) -> int:
+    """A page parameter in ASCII digits from 1 to ``maximum``: a larger one would overflow the
+    database's offset, so it is refused before any query."""
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    number = parse_count(value, maximum=maximum + 1)
+    if number is None or not 1 <= number <= maximum:
+        raise exceptions.ValidationError(f"{name} must be a whole number from 1 to {maximum}.")
+    return number
 
 
 class VersionDetail(ApiView):

@@ -60,3 +60,13 @@ def parse_tag(tag: str) -> str:
     if not TAG_RE.fullmatch(tag or ""):
         raise TagInvalid(f"invalid tag {tag[:200]!r}", detail={"tag": tag[:200]})
     return tag
+
+
+def parse_count(value: str, *, maximum: int) -> int | None:
+    """A count from a query string (``n``, ``page``): ASCII digits only — ``str.isdigit`` and ``int``
+    also take fullwidth or Arabic-Indic digits — and at most ``maximum``, so no number too large for the database ever
+    reaches a query. None when ``value`` is not a number."""
+    if not value.isascii() or not value.isdigit():
+        return None
+    significant = value.lstrip("0")
+    return maximum if len(significant) > len(str(maximum)) else min(int(value), maximum)

@@ -115,7 +115,9 @@ def tags_page(*, package: Package, n: int, last: str | None) -> tuple[list[str],
         return [], False
     queryset = Tag.objects.filter(package=package).annotate(sort_name=_ascii_order("name"))
     if last:
-        queryset = queryset.filter(sort_name__gt=last)
+        # PostgreSQL text cannot hold NUL; no tag can either, and for every tag t (its characters all
+        # sort after NUL) t > "a\0b" exactly when t > "a": cutting at the NUL keeps the order.
+        queryset = queryset.filter(sort_name__gt=last.split("\x00", 1)[0])
     names = list(queryset.order_by("sort_name").values_list("name", flat=True)[: n + 1])
     return names[:n], len(names) > n
 

@@ -176,3 +176,24 @@ def test_the_openapi_schema_and_docs_are_served_without_external_assets(client: 
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"cdn.jsdelivr" not in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+@pytest.mark.parametrize(
+    "query", ["page=9223372036854775807", "page=1" + "0" * 30, "page=1000001", "page=\uff11", "page=0", "per_page=101"]
+)
+def test_a_page_number_out_of_range_is_a_json_400_not_a_server_error(
+    app: Any, owner: Any, client: Client, query: str
+) -> None:
+    response = call(client, "get", f"{BASE}/app/versions?{query}", owner)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["message"] in {
+        "page must be a whole number from 1 to 1000000.",
+        "per_page must be a whole number from 1 to 100.",
+    }
+
+
+def test_the_last_allowed_page_is_an_empty_list(app: Any, owner: Any, client: Client) -> None:
+    response = call(client, "get", f"{BASE}/app/versions?page=1000000&per_page=100", owner)
+    assert response.status_code == 200 and response.json() == []
+    assert len(call(client, "get", f"{BASE}/app/versions?page=01&per_page=1", owner).json()) == 1

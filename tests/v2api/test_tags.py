@@ -103,3 +103,38 @@ def test_it_answers_name_unknown_for_the_tags_of_an_unknown_repository(registry:
 def test_it_drops_a_deleted_tag_from_the_list(tagged: Any) -> None:
     assert tagged.client.delete("/v2/acme/app/manifests/latest").status_code == 202
     assert "latest" not in tagged.client.get("/v2/acme/app/tags/list").json()["tags"]
+
+
+@pytest.mark.parametrize("n", ["9223372036854775807", "9223372036854775808", "1" + "0" * 5000, "1000000000"])
+def test_it_clamps_a_huge_n_to_the_page_size_and_links_to_the_rest(tagged: Any, settings: Any, n: str) -> None:
+    settings.WHARF_TAGS_PAGE_SIZE = 4
+    response = tagged.client.get(f"/v2/acme/app/tags/list?n={n}")
+    assert response.status_code == 200
+    assert response.json()["tags"] == ASCII_ORDER[:4]
+    assert response["Link"] == '</v2/acme/app/tags/list?n=4&last=Beta>; rel="next"'
+
+
+def test_it_pages_by_the_page_size_when_n_is_absent(tagged: Any, settings: Any) -> None:
+    settings.WHARF_TAGS_PAGE_SIZE = 5
+    response = tagged.client.get("/v2/acme/app/tags/list")
+    assert response.json()["tags"] == ASCII_ORDER[:5]
+    assert response["Link"] == '</v2/acme/app/tags/list?n=5&last=V2>; rel="next"'
+
+
+def test_it_keeps_a_small_n_and_leading_zeros(tagged: Any) -> None:
+    response = tagged.client.get("/v2/acme/app/tags/list?n=0002")
+    assert response.json()["tags"] == ASCII_ORDER[:2]
+
+
+@pytest.mark.parametrize("n", ["\uff11", "\u00b2", "\u0663", "1\uff10", " 1", "+1", "0x10"])
+def test_it_accepts_only_ascii_digits_for_n(tagged: Any, n: str) -> None:
+    response = tagged.client.get("/v2/acme/app/tags/list", {"n": n})
+    assert response.status_code == 400
+    assert _error_codes(response) == ["PAGINATION_NUMBER_INVALID"]
+    assert response.json()["errors"][0]["detail"] == {"n": n}
+
+
+def test_it_lists_the_tags_after_a_last_holding_a_nul_byte(tagged: Any) -> None:
+    response = tagged.client.get("/v2/acme/app/tags/list", {"last": "alpha\x00x"})
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["latest", "v1"]

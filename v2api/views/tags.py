@@ -9,17 +9,22 @@ from rest_framework.response import Response
 
 from packages_app import selectors
 from packages_app.exceptions import PaginationInvalid
+from packages_app.names import parse_count
 
 from ..headers import next_link
 from .common import RegistryView
 
 
 def _page_size(value: str | None) -> int:
+    """``n``, clamped to WHARF_TAGS_PAGE_SIZE: a larger request gets a full page and a ``Link`` to the
+    next one, as the spec lets a registry do ("Listing Tags": fewer than ``n`` results is allowed)."""
+    maximum = int(settings.WHARF_TAGS_PAGE_SIZE)
     if value is None or value == "":
-        return int(settings.WHARF_TAGS_PAGE_SIZE)
-    if not value.isdigit():
+        return maximum
+    n = parse_count(value, maximum=maximum)
+    if n is None:
         raise PaginationInvalid(detail={"n": value[:50]})
-    return int(value)
+    return n
 
 
 class TagsListView(RegistryView):
