@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("", views.organization_list, name="organization-list"),
     path("new", views.organization_new, name="organization-new"),
     path("<str:name>/", views.organization, name="organization"),
     path("<str:name>/members", views.member_add, name="member-add"),

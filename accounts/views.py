@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from registry_site.confirm import confirm_page, confirmed
+
 from . import selectors, services
 from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm
 from .models import Organization
@@ -67,6 +69,13 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
 
 
 @login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    """The organizations the person belongs to, and a way to create one."""
+    organizations = selectors.organizations_of(user=request.user)
+    return render(request, "accounts/organization_list.html", {"organizations": organizations})
+
+
+@login_required
 def organization(request: HttpRequest, name: str) -> HttpResponse:
     return _organization_page(request, name)
 
@@ -94,13 +103,24 @@ def member_add(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def member_change(request: HttpRequest, name: str, username: str) -> HttpResponse:
     organization = _owned(request, name)
+    removing = bool(request.POST.get("remove"))
+    if removing and not confirmed(request):
+        return confirm_page(
+            request,
+            title="Remove member",
+            question=f"Remove {username} from {organization.name}? They leave its teams too.",
+            button="Remove member",
+            cancel=f"/orgs/{organization.name}/#members",
+        )
     try:
-        if request.POST.get("remove"):
+        if removing:
             services.member_remove(organization=organization, actor=request.user, username=username)
+            messages.success(request, f"Removed {username} from {organization.name}.")
         else:
-            services.member_set_role(
+            membership = services.member_set_role(
                 organization=organization, actor=request.user, username=username, role=request.POST.get("role", "")
             )
+            messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect("organization", name=name)
@@ -115,6 +135,7 @@ def team_add(request: HttpRequest, name: str) -> HttpResponse:
         form,
         lambda: services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"]),
     ):
+        messages.success(request, f"Created the team {form.cleaned_data['name']}.")
         return redirect("organization", name=name)
     return _organization_page(request, name, team_form=form)
 
@@ -128,12 +149,12 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
         if not services.is_owner(organization=organization, user=request.user):
             raise PermissionDenied
         if request.POST.get("remove"):
-            services.team_member_remove(team=team_, actor=request.user, username=request.POST["remove"])
-            return redirect("team", name=name, slug=slug)
+            return _team_member_remove(request, team_)
         if form.is_valid() and _apply(
             form,
             lambda: services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"]),
         ):
+            messages.success(request, f"Added {form.cleaned_data['username']} to {team_.name}.")
             return redirect("team", name=name, slug=slug)
     context = {
         "organization": organization,
@@ -143,6 +164,21 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
         "is_owner": services.is_owner(organization=organization, user=request.user),
     }
     return render(request, "accounts/team.html", context)
+
+
+def _team_member_remove(request: HttpRequest, team_: Any) -> HttpResponse:
+    username = request.POST["remove"]
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title="Remove from team",
+            question=f"Remove {username} from the team {team_.name}?",
+            button="Remove from team",
+            cancel=f"/orgs/{team_.organization.name}/teams/{team_.slug}",
+        )
+    services.team_member_remove(team=team_, actor=request.user, username=username)
+    messages.success(request, f"Removed {username} from {team_.name}.")
+    return redirect("team", name=team_.organization.name, slug=team_.slug)
 
 
 @login_required

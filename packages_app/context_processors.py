@@ -11,4 +11,5 @@ from .models import deleted_retention_days
 
 def wharf(request: HttpRequest) -> dict[str, Any]:
     """Settings the pages quote to people (how long deleted packages can be restored)."""
-    return {"deleted_retention_days": deleted_retention_days()}
+    days = deleted_retention_days()
+    return {"deleted_retention_days": days, "deleted_retention_days_text": str(days)}

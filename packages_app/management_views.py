@@ -12,8 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registry_site.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .access import Actor, namespace_role
@@ -56,8 +59,17 @@ def settings_context(package: Package, user: Any) -> dict[str, Any]:
 def package_access(request: HttpRequest, name: str) -> HttpResponse:
     """Grant (``role``) or remove (``remove``) a user's (``username``) or team's (``team``) role."""
     package = _admin_of(request, name)
-    who = {"username": request.POST.get("username", "").strip(), "team": request.POST.get("team", "").strip()}
+    who = _grantee_of(request)
     if request.POST.get("remove"):
+        if not confirmed(request):
+            grantee = f"team {who['team']}" if who["team"] else who["username"]
+            return confirm_page(
+                request,
+                title="Remove access",
+                question=f"Remove {grantee}'s access to {package.name}?",
+                button="Remove access",
+                cancel=_settings_url(name, "access"),
+            )
         _done(request, lambda: services.access_revoke(package=package, user=request.user, **who), "Access removed.")
     else:
         role = request.POST.get("role", "")
@@ -69,9 +81,17 @@ def package_access(request: HttpRequest, name: str) -> HttpResponse:
     return redirect(_settings_url(name, "access"))
 
 
-def _settings_url(name: str, section: str) -> str:
-    from django.urls import reverse
+def _grantee_of(request: HttpRequest) -> dict[str, str]:
+    """The user or team a grant form names: ``kind`` (user/team) and ``grantee``, or the older
+    ``username`` / ``team`` fields (the remove buttons and the REST-like form)."""
+    grantee = request.POST.get("grantee", "").strip()
+    if grantee:
+        kind = "team" if request.POST.get("kind") == "team" else "username"
+        return {"username": "", "team": ""} | {kind: grantee}
+    return {"username": request.POST.get("username", "").strip(), "team": request.POST.get("team", "").strip()}
 
+
+def _settings_url(name: str, section: str) -> str:
     return f"{reverse('package-settings', args=[name])}#{section}"
 
 
@@ -120,23 +140,45 @@ def package_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
+    """Delete one version; GET, or a POST without ``confirm=yes``, shows the confirm step."""
     package = _admin_of(request, name)
     manifest = _version(package, version_id)
-    _done(
+    if not confirmed(request):
+        tags = selectors.version_tags(manifest)
+        tagged = f" It is tagged {', '.join(tags)}; the tags go with it." if tags else ""
+        return confirm_page(
+            request,
+            title="Delete this version",
+            question=f"Delete {manifest.digest} from {package.name}?{tagged} It can be restored for "
+            f"{deleted_retention_days()} days.",
+            button="Delete version",
+            cancel=reverse("package-versions", args=[name]),
+        )
+    if _done(
         request,
         lambda: services.version_delete(manifest=manifest, actor=_actor(request)),
         f"Deleted {manifest.digest}.",
-    )
+    ):
+        return redirect("package-versions", name=name)
     return redirect("package-versions", name=name)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def version_restore(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
+    """Restore a deleted version (with its tags); GET shows the confirm step."""
     package = _admin_of(request, name)
     manifest = _version(package, version_id)
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title="Restore this version",
+            question=f"Restore {manifest.digest} in {package.name}, with the tags it had?",
+            button="Restore version",
+            cancel=reverse("package-versions", args=[name]),
+        )
     _done(
         request,
         lambda: services.version_restore(manifest=manifest, actor=_actor(request)),
@@ -204,7 +246,11 @@ def repositories(request: HttpRequest) -> HttpResponse:
             "Repository created.",
         ):
             return redirect("repository", owner=created[0].owner, name=created[0].name)
-    context = {"repositories": selectors.repositories_of(user=request.user), "owners": owners}
+    context = {
+        "repositories": selectors.repositories_of(user=request.user),
+        "owners": owners,
+        "form_data": request.POST if request.method == "POST" else {},  # an error keeps what was typed
+    }
     return render(request, "packages_app/repositories.html", context)
 
 
@@ -237,6 +283,14 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
     repo, _ = _repository(request, owner, name)
     username = request.POST.get("username", "").strip()
     if request.POST.get("remove"):
+        if not confirmed(request):
+            return confirm_page(
+                request,
+                title="Remove collaborator",
+                question=f"Remove {username} from {repo.full_name}?",
+                button="Remove collaborator",
+                cancel=reverse("repository", args=[owner, name]),
+            )
         _done(
             request,
             lambda: services.collaborator_remove(repository=repo, user=request.user, username=username),

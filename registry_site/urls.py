@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from v2api.views.token import TokenView
 
@@ -11,6 +13,8 @@ urlpatterns = [
     path("v2/", include("v2api.urls")),
     path("token", TokenView.as_view(), name="registry-token"),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),
     path("settings/", include("tokens_app.urls")),
     path("orgs/", include("accounts.urls")),

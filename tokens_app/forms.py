@@ -22,7 +22,7 @@ class TokenForm(forms.Form):
     note = forms.CharField(max_length=100, help_text="What is this token for?")
     scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
     expiration = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="30")
-    expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -10,14 +10,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import services
+from registry_site.confirm import confirm_page, confirmed
+
+from . import selectors, services
 from .forms import TokenForm
 from .models import PersonalAccessToken
 
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    tokens = PersonalAccessToken.objects.filter(user=request.user.pk)
+    tokens = selectors.tokens_of(user=request.user)
     return render(request, "tokens_app/token_list.html", {"tokens": tokens})
 
 
@@ -43,6 +45,19 @@ def token_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the person's tokens, after the confirm step (registry_site.confirm)."""
+    try:
+        token = selectors.token_of(user=request.user, token_id=token_id)
+    except PersonalAccessToken.DoesNotExist:
+        raise Http404("No such token") from None
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title="Revoke token",
+            question=f"Revoke the token “{token.note}”? Clients using it can no longer sign in.",
+            button="Revoke token",
+            cancel="/settings/tokens/",
+        )
     try:
         services.token_revoke(user=request.user, token_id=token_id)
     except PersonalAccessToken.DoesNotExist:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -19,3 +20,19 @@ def ago(moment: datetime | None) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+@register.inclusion_tag("_ui/confirm.html", takes_context=True)
+def confirm(
+    context: template.Context, label: str, action: str, question: str, button: str, small: bool = False, **fields: Any
+) -> dict[str, Any]:
+    """A destructive action behind a confirm step (registry_site.confirm): ``fields`` become hidden inputs."""
+    return {
+        "label": label,
+        "action": action,
+        "question": question,
+        "button": button,
+        "small": small,
+        "fields": [(name, value) for name, value in fields.items()],
+        "csrf_token": context.get("csrf_token"),
+    }

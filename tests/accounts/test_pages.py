@@ -191,13 +191,13 @@ def test_an_owner_changes_a_role_and_removes_a_member(client: Client, owner: Any
     assert role_of("bob") == Membership.Role.OWNER
     assert client.post("/orgs/acme/members/bob", {"role": "member"}).status_code == 302
     assert role_of("bob") == Membership.Role.MEMBER
-    assert client.post("/orgs/acme/members/bob", {"remove": "1"}).status_code == 302
+    assert client.post("/orgs/acme/members/bob", {"remove": "1", "confirm": "yes"}).status_code == 302
     assert role_of("bob") is None
 
 
 def test_the_last_owner_can_be_neither_demoted_nor_removed(client: Client, owner: Any, member: Any) -> None:
     signed_in(client, owner)
-    for data in ({"role": "member"}, {"remove": "1"}):
+    for data in ({"role": "member"}, {"remove": "1", "confirm": "yes"}):
         response = client.post("/orgs/acme/members/alice", data, follow=True)
         assert "An organization needs at least one owner." in text(response)
         assert role_of("alice") == Membership.Role.OWNER
@@ -245,7 +245,7 @@ def test_only_owners_manage_teams(client: Client, owner: Any, member: Any, outsi
 def test_removing_a_member_takes_them_out_of_the_teams(client: Client, owner: Any, member: Any) -> None:
     team = Team.objects.create(organization=Organization.objects.get(name="acme"), name="Core", slug="core")
     team.members.add(member)
-    signed_in(client, owner).post("/orgs/acme/members/bob", {"remove": "1"})
+    signed_in(client, owner).post("/orgs/acme/members/bob", {"remove": "1", "confirm": "yes"})
     assert not team.members.exists()
 
 

@@ -318,9 +318,9 @@ def test_the_pages_delete_and_restore_versions_and_packages(
     client.force_login(member)
     assert client.post(f"/{NAME}/-/versions/{manifest.id}/delete").status_code == 404
     client.force_login(owner)
-    assert client.post(f"/{NAME}/-/versions/{manifest.id}/delete").status_code == 302
+    assert client.post(f"/{NAME}/-/versions/{manifest.id}/delete", {"confirm": "yes"}).status_code == 302
     assert b"Restore" in client.get(f"/{NAME}/-/versions?view=deleted").content
-    client.post(f"/{NAME}/-/versions/{manifest.id}/restore")
+    client.post(f"/{NAME}/-/versions/{manifest.id}/restore", {"confirm": "yes"})
     assert Manifest.objects.get(id=manifest.id).deleted_at is None
     assert client.post(f"/{NAME}/-/settings/delete", {"confirm": "wrong"}).status_code == 302
     assert Package.objects.filter(name=NAME).exists()

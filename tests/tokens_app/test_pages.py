@@ -150,7 +150,7 @@ def test_the_list_shows_only_ones_own_tokens(alice: Client, outsider: Any) -> No
 def test_revoking_a_token_stops_it_working(alice: Client, owner: Any) -> None:
     plaintext = make_pat(owner)
     token = PersonalAccessToken.objects.get(user=owner)
-    response = alice.post(f"/settings/tokens/{token.id}/revoke", follow=True)
+    response = alice.post(f"/settings/tokens/{token.id}/revoke", {"confirm": "yes"}, follow=True)
     assert response.redirect_chain == [("/settings/tokens/", 302)]
     assert "Token revoked." in text(response)
     assert "revoked</span>" in text(response)
