@@ -1,5 +1,6 @@
 """Who calls the REST API: a personal access token, as ``Authorization: Bearer <token>`` or Basic
-``user:<token>`` (GitHub's API takes both). Its scopes bound what the user's roles allow."""
+``user:<token>`` (GitHub's API takes both). Its scopes bound what the user's roles allow; a fine-grained token's reach
+bounds which packages it sees (outside it, a package answers 404 as a missing one)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rest_framework import authentication, exceptions
 
 from packages_app.access import Actor
 from packages_app.exceptions import Unauthorized
+from tokens_app.reach import reach_of
 from tokens_app.services import TokenRejected, token_authenticate, token_authenticate_bearer
 from v2api.auth import basic_credentials
 
@@ -25,7 +27,8 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
                 return None
         except TokenRejected as exc:
             raise exceptions.AuthenticationFailed(exc.reason) from None
-        return token.user, Actor(user=token.user, scopes=frozenset(token.scopes))
+        request._request.wharf_token_id = token.id  # which token called (GET /api/user/tokens)
+        return token.user, Actor(user=token.user, scopes=frozenset(token.scopes), reach=reach_of(token))
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="wharf-api"'

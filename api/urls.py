@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import token_views, views
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -53,5 +53,6 @@ def _routes(kind: str, prefix: str) -> list[URLPattern]:
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("user/tokens", token_views.TokenList.as_view(), name="api-user-tokens"),
     *(route for kind, prefix in SCOPES.items() for route in _routes(kind, prefix)),
 ]

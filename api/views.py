@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -86,9 +86,20 @@ def _owner(request: Request, kind: str, owner: str | None) -> tuple[str, str]:
     raise exceptions.NotFound(NOT_FOUND)
 
 
+def _reaches(request: Request, package: Package) -> bool:
+    """Whether the caller's token reaches ``package``: a fine-grained token its chosen packages (or
+    organization), and public ones for reading; outside its reach a package answers 404 as a missing one."""
+    reach = cast(Actor, request.auth).reach
+    if reach is None or reach.covers(package.name):
+        return True
+    return request.method in SAFE_METHODS and package.visibility == Visibility.PUBLIC
+
+
 def _package(request: Request, kind: str, owner: str | None, package_name: str) -> tuple[Package, Role, str]:
     namespace, owner_type = _owner(request, kind, owner)
     package, role = selectors.package_readable(name=f"{namespace}/{package_name}", user=request.user)
+    if not _reaches(request, package):
+        raise exceptions.NotFound(NOT_FOUND)
     return package, role, owner_type
 
 
@@ -110,7 +121,7 @@ class PackageList(ApiView):
         if visibility and visibility not in Visibility.values:
             raise exceptions.ValidationError("visibility must be private, internal or public.")
         packages = selectors.packages_readable(namespaces=[namespace], user=request.user, visibility=visibility)
-        return Response([s.package_data(request, p, owner_type) for p in packages])
+        return Response([s.package_data(request, p, owner_type) for p in packages if _reaches(request, p)])
 
 
 class PackageDetail(ApiView):
@@ -151,6 +162,8 @@ class PackageRestore(ApiView):
         actor = self.actor(request, DELETE)
         namespace, _ = _owner(request, kind, owner)
         package = selectors.package_deleted(name=f"{namespace}/{package_name}", user=request.user)
+        if not _reaches(request, package):
+            raise exceptions.NotFound(NOT_FOUND)
         services.package_restore(package=package, actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -11,7 +11,10 @@ further). Roles (REGISTRY.md "Packages, visibility and access"):
   (its collaborators', and its owner namespace's admins) instead of its own grants and its creator's
   admin; visibility is never inherited;
 * a repository's automation token (``Actor.repository_id``) writes the packages linked to that
-  repository and creates new ones in the repository owner's namespace.
+  repository and creates new ones in the repository owner's namespace;
+* a fine-grained token (``Actor.reach``) reaches only its chosen packages or one organization's (and
+  pulls public ones): elsewhere it is refused exactly as for a package that does not exist in a
+  namespace it cannot create in.
 
 Pull needs read and ``read:packages``; push needs write and ``write:packages`` (or, for a new package,
 the right to create in its namespace); delete needs admin and ``delete:packages``. A package the
@@ -42,11 +45,25 @@ ROLE_FOR = {Action.PULL: Role.READ, Action.PUSH: Role.WRITE, Action.DELETE: Role
 
 
 @dataclass(frozen=True)
+class Reach:
+    """What a fine-grained token may reach: chosen packages, or every package of one namespace."""
+
+    packages: frozenset[str] | None = None
+    namespace: str | None = None
+
+    def covers(self, name: str) -> bool:
+        if self.packages is not None:
+            return name in self.packages
+        return self.namespace is None or name.split("/", 1)[0] == self.namespace
+
+
+@dataclass(frozen=True)
 class Actor:
     user: Any = None  # None: anonymous
     scopes: frozenset[str] | None = None  # None: not limited by a token (a browser session)
     grants: dict[str, frozenset[str]] | None = None  # a bearer token's per-repository actions
     repository_id: int | None = None  # an automation token's source repository (then user is None)
+    reach: Reach | None = None  # a fine-grained token's limit (None: every package the roles allow)
 
     @property
     def is_anonymous(self) -> bool:
@@ -180,7 +197,17 @@ def role_allows(user: Any, name: str, action: Action, *, repository_id: int | No
     return role is not None and role >= ROLE_FOR[action]
 
 
+def _within_reach(actor: Actor, name: str, action: Action) -> bool:
+    """A fine-grained token reaches its chosen packages (or organization); like any token, it also
+    pulls public packages (as GitHub's fine-grained tokens read public repositories)."""
+    if actor.reach is None or actor.reach.covers(name):
+        return True
+    return action is Action.PULL and Package.objects.filter(name=name, visibility=Visibility.PUBLIC).exists()
+
+
 def _token_allows(actor: Actor, name: str, action: Action) -> bool:
+    if not _within_reach(actor, name, action):
+        return False
     if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
         return False
     return actor.grants is None or action.value in actor.grants.get(name, frozenset())
@@ -202,6 +229,7 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
     scope is missing, before any package is looked at (so the answer is the same whether the package
     exists or not). A signed-in caller who cannot read the package gets NAME_UNKNOWN for pulls and
     deletes and a plain DENIED for pushes; one whose registry token lacks the grant is asked for a new one.
+    A fine-grained token outside its reach is answered as for a missing name it could not create.
     """
     if can(actor, name, action):
         return
@@ -210,6 +238,8 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
         raise Unauthorized(scope=scope)
     if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
         raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
+    if not _within_reach(actor, name, action):
+        raise Denied() if action is Action.PUSH else NameUnknown()  # as for a name nobody may create
     if role_allows(actor.user, name, action, repository_id=actor.repository_id):
         raise Unauthorized("the registry token does not grant this action; request a new one", scope=scope)
     if action is Action.PUSH or _sees(actor, name):

@@ -4,9 +4,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .models import Scope
+from .reach import split_names
 
 EXPIRY_CHOICES = [
     ("7", "7 days"),
@@ -18,11 +20,43 @@ EXPIRY_CHOICES = [
 ]
 
 
+REACH_CHOICES = [
+    ("all", "All packages you can access"),
+    ("organization", "Only the packages of one organization"),
+    ("packages", "Only chosen packages"),
+]
+
+
 class TokenForm(forms.Form):
     note = forms.CharField(max_length=100, help_text="What is this token for?")
     scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
     expiration = forms.ChoiceField(choices=EXPIRY_CHOICES, initial="30")
     expires_on = forms.DateField(required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"}))
+    reach = forms.ChoiceField(choices=REACH_CHOICES, initial="all", required=False, widget=forms.RadioSelect)
+    organization = forms.ChoiceField(required=False, choices=[])
+    packages = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "acme/api\nacme/worker"}),
+        help_text="Full package names, one per line (or separated by commas).",
+    )
+
+    def __init__(self, *args: Any, organizations: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organization"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—")] + [(name, name) for name in organizations or []]
+
+    def reach_arguments(self) -> dict[str, Any]:
+        """``packages`` / ``organization`` for ``token_create``, by the chosen reach."""
+        reach = self.cleaned_data["reach"]
+        if reach == "organization":
+            return {"organization": self.cleaned_data["organization"] or "-"}
+        if reach == "packages":
+            names = split_names(self.cleaned_data["packages"])
+            if not names:
+                raise ValidationError("Name at least one package.", code="packages")
+            return {"packages": names}
+        return {}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -27,6 +27,12 @@ class PersonalAccessToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Fine-grained tokens reach only these packages (full names), or only this organization's packages;
+    # neither: every package the user's roles allow.
+    packages = models.JSONField(default=list, blank=True)
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]

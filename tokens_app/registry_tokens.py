@@ -3,8 +3,9 @@
 Compact JWS (HS256) signed with a per-installation key kept in the database (``SigningKey``: generated
 on first use, none ships with the code). Claims: ``iss``, ``sub`` (username or ""), ``aud`` (the
 registry service), ``iat``, ``nbf``, ``exp``, ``jti``, ``access`` (granted actions per repository) and
-``scopes`` (the personal access token's scopes, so a refusal can name the missing one) and, for a
-repository's automation token, ``repository_id``.
+``scopes`` (the personal access token's scopes, so a refusal can name the missing one), for a
+fine-grained token ``reach`` (its chosen ``packages`` or its ``namespace``, so a refusal outside it answers
+as for a missing package) and, for a repository's automation token, ``repository_id``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+
+from packages_app.access import Reach
 
 from .models import SigningKey
 
@@ -42,6 +45,7 @@ class Grant:
     scopes: frozenset[str] = frozenset()
     expires_at: int = 0
     repository_id: int | None = None  # issued to a repository's automation token
+    reach: Reach | None = None  # issued to a fine-grained token
 
 
 def _b64(data: bytes) -> str:
@@ -67,7 +71,13 @@ def _sign(message: bytes) -> str:
 
 
 def issue(
-    *, username: str, service: str, access: dict[str, list[str]], scopes: list[str], repository_id: int | None = None
+    *,
+    username: str,
+    service: str,
+    access: dict[str, list[str]],
+    scopes: list[str],
+    repository_id: int | None = None,
+    reach: Reach | None = None,
 ) -> tuple[str, int, int]:
     """A signed token; returns (token, issued_at, expires_in)."""
     now = int(time.time())
@@ -85,8 +95,24 @@ def issue(
     }
     if repository_id is not None:
         claims["repository_id"] = repository_id
+    if reach is not None:
+        claims["reach"] = _reach_claim(reach)
     signing_input = f"{_b64(json.dumps(_HEADER).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_sign(signing_input.encode())}", now, lifetime
+
+
+def _reach_claim(reach: Reach) -> dict[str, Any]:
+    if reach.packages is not None:
+        return {"packages": sorted(reach.packages)}
+    return {"namespace": reach.namespace}
+
+
+def _reach(claim: Any) -> Reach | None:
+    if not isinstance(claim, dict):
+        return None
+    if isinstance(claim.get("packages"), list):
+        return Reach(packages=frozenset(str(name) for name in claim["packages"]))
+    return Reach(namespace=str(claim.get("namespace", "")))
 
 
 def verify(token: str, *, service: str) -> Grant:
@@ -118,4 +144,5 @@ def verify(token: str, *, service: str) -> Grant:
         frozenset(claims.get("scopes", [])),
         int(claims["exp"]),
         repository_id if isinstance(repository_id, int) else None,
+        _reach(claims.get("reach")),
     )

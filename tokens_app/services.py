@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from .models import AutomationToken, PersonalAccessToken, Scope
+from .reach import clean_organization, clean_packages
 
 TOKEN_PREFIX = "wharf_pat_"
 _LOOKUP_LENGTH = 12
@@ -53,13 +54,27 @@ class NewToken:
     plaintext: str
 
 
-def token_create(*, user: Any, note: str, scopes: Iterable[str], expires_at: datetime | None) -> NewToken:
-    """Create a token; its plaintext is returned once and never stored."""
+def token_create(
+    *,
+    user: Any,
+    note: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None,
+    packages: Iterable[str] = (),
+    organization: str = "",
+) -> NewToken:
+    """Create a token; its plaintext is returned once and never stored. ``packages`` or ``organization``
+    make it fine-grained (``tokens_app.reach``): it then reaches only those packages, or that organization's."""
     note = note.strip()
     if not note:
         raise ValidationError("Give the token a note so you can recognise it later.", code="note")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry date must be in the future.", code="expiry")
+    packages = list(packages)
+    if packages and organization:
+        raise ValidationError("Limit a token to chosen packages or to one organization, not both.", code="reach")
+    chosen = clean_packages(user=user, names=packages) if packages else []
+    org = clean_organization(user=user, name=organization) if organization else None
     lookup = secrets.token_hex(_LOOKUP_LENGTH // 2)
     plaintext = f"{TOKEN_PREFIX}{lookup}{secrets.token_urlsafe(_SECRET_LENGTH)}"
     token = PersonalAccessToken.objects.create(
@@ -69,6 +84,8 @@ def token_create(*, user: Any, note: str, scopes: Iterable[str], expires_at: dat
         prefix=lookup,
         digest=_digest(plaintext),
         expires_at=expires_at,
+        packages=chosen,
+        organization=org,
     )
     return NewToken(token, plaintext)
 
@@ -78,7 +95,7 @@ def token_authenticate(*, username: str, secret: str) -> PersonalAccessToken:
     if not secret.startswith(TOKEN_PREFIX):
         raise TokenRejected("use a personal access token (wharf_pat_...), not a password")
     lookup = secret[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _LOOKUP_LENGTH]
-    token = PersonalAccessToken.objects.select_related("user").filter(prefix=lookup).first()
+    token = PersonalAccessToken.objects.select_related("user", "organization").filter(prefix=lookup).first()
     expected = token.digest if token else _digest("no such token")
     if not hmac.compare_digest(expected, _digest(secret)) or token is None:
         raise TokenRejected("invalid username or token")

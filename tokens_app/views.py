@@ -15,18 +15,21 @@ from registry_site.confirm import confirm_page, confirmed
 from . import selectors, services
 from .forms import TokenForm
 from .models import PersonalAccessToken
+from .reach import reach_data
 
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    tokens = selectors.tokens_of(user=request.user)
-    return render(request, "tokens_app/token_list.html", {"tokens": tokens})
+    tokens = [(t, reach_data(t)) for t in selectors.tokens_visible(user=request.user)]
+    has_password = selectors.has_password(user=request.user)
+    return render(request, "tokens_app/token_list.html", {"tokens": tokens, "has_password": has_password})
 
 
 @login_required
 @never_cache  # the created page holds the token's only copy: keep it out of caches and history
 def token_new(request: HttpRequest) -> HttpResponse:
-    form = TokenForm(request.POST or None)
+    organizations = selectors.organization_names(user=request.user)
+    form = TokenForm(request.POST or None, organizations=organizations)
     if request.method == "POST" and form.is_valid():
         try:
             new = services.token_create(
@@ -34,6 +37,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
                 note=form.cleaned_data["note"],
                 scopes=form.cleaned_data["scopes"],
                 expires_at=form.cleaned_data["expires_at"],
+                **form.reach_arguments(),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

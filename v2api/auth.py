@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
 from packages_app.exceptions import Unauthorized
 from tokens_app import registry_tokens
+from tokens_app.reach import reach_of
 from tokens_app.services import (
     TokenRejected,
     automation_token_authenticate,
@@ -65,7 +66,7 @@ def actor_for_basic(username: str, secret: str) -> Actor:
         token = token_authenticate(username=username, secret=secret)
     except TokenRejected as exc:
         raise Unauthorized(exc.reason) from None
-    return Actor(user=token.user, scopes=frozenset(token.scopes))
+    return Actor(user=token.user, scopes=frozenset(token.scopes), reach=reach_of(token))
 
 
 def _actor_for_bearer(request: Any, token: str) -> Actor:
@@ -78,7 +79,7 @@ def _actor_for_bearer(request: Any, token: str) -> Actor:
         raise Unauthorized("the account this token was issued to no longer exists")
     if grant.repository_id is not None:
         return Actor(scopes=AUTOMATION_SCOPES, grants=grant.access, repository_id=grant.repository_id)
-    return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access)
+    return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access, reach=grant.reach)
 
 
 def actor_for(request: Any) -> Actor:

@@ -1,0 +1,48 @@
+"""``GET /api/user/tokens``: the caller's personal access tokens and what each can reach.
+
+A token limited to chosen packages or to an organization sees only its own row (it must not learn
+the names other tokens reach); any other token sees all of its user's tokens. Secrets are never shown.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from packages_app.access import Actor
+from tokens_app import selectors
+
+from .views import ERRORS, ApiView
+
+
+class ReachSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["all", "packages", "organization"])
+    packages = serializers.ListField(child=serializers.CharField(), required=False)
+    organization = serializers.CharField(required=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    note = serializers.CharField()
+    prefix = serializers.CharField(help_text="The start of the token: `wharf_pat_<prefix>…`.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    reach = ReachSerializer()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenList(ApiView):
+    @extend_schema(responses={200: TokenSerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        """List your personal access tokens, with the packages or organization each one is limited to."""
+        actor = cast(Actor, request.auth)
+        calling = getattr(request._request, "wharf_token_id", None)
+        rows = selectors.tokens_visible(user=request.user, only=calling if actor.reach is not None else None)
+        return Response([selectors.token_data(t) for t in rows])
