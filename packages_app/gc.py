@@ -56,9 +56,12 @@ class GcReport:
     skipped: int = 0  # candidates in use by a push at that moment, or referenced after all
 
 
-def gc_grace_seconds() -> int:
-    """The grace period: WHARF_GC_GRACE_SECONDS, never less than the upload timeout."""
-    return max(settings.WHARF_GC_GRACE_SECONDS, settings.WHARF_UPLOAD_TIMEOUT)
+def gc_grace_seconds(requested: int | None = None) -> int:
+    """The grace period: ``requested`` (an operator's override) or WHARF_GC_GRACE_SECONDS, never less
+    than the upload timeout, whoever asks: a shorter one could collect the finished layers of a push
+    whose manifest has not arrived yet."""
+    wanted = settings.WHARF_GC_GRACE_SECONDS if requested is None else requested
+    return max(wanted, settings.WHARF_UPLOAD_TIMEOUT)
 
 
 def garbage_collect(
@@ -68,11 +71,11 @@ def garbage_collect(
     store: BlobStore | None = None,
     progress: Progress | None = None,
 ) -> GcReport:
-    """One collection. ``grace_seconds`` overrides the setting (tests, the storm); a dry run removes
-    nothing and reports what would go and the bytes it would free."""
+    """One collection. ``grace_seconds`` overrides the setting, within the floor ``gc_grace_seconds``
+    keeps; a dry run removes nothing and reports what would go and the bytes it would free."""
     store = store or blob_store()
     say = progress or (lambda line: None)
-    grace = gc_grace_seconds() if grace_seconds is None else grace_seconds
+    grace = gc_grace_seconds(grace_seconds)
     now = timezone.now()
     cutoff = now - timedelta(seconds=grace)
     report = GcReport()

@@ -61,8 +61,10 @@ class Worker:
 
 
 @pytest.fixture
-def storm_server(wharf_server: WharfServer) -> Iterator[tuple[WharfServer, Worker]]:
-    """The server and a Celery worker on a private Redis queue, both with a grace period of 0."""
+def storm_server(wharf_server: WharfServer, settings: Any) -> Iterator[tuple[WharfServer, Worker]]:
+    """The server and a Celery worker on a private Redis queue; the worker and this process collect
+    with a grace period of 0 (an upload timeout of 0 lifts the floor under it; the server keeps its
+    timeout, so its sessions stay usable)."""
     if not redis_answers():
         pytest.skip("Redis does not answer on 127.0.0.1:6379 (TOOLS.md: redis-server)")
     queue = f"wharf-storm-{uuid.uuid4().hex[:12]}"
@@ -71,17 +73,17 @@ def storm_server(wharf_server: WharfServer) -> Iterator[tuple[WharfServer, Worke
             "CELERY_BROKER_URL": REDIS,
             "CELERY_RESULT_BACKEND": REDIS,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "WHARF_GC_GRACE_SECONDS": "0",
-            "WHARF_UPLOAD_TIMEOUT": "0",
         }
     )
     wharf_server.restart()
+    collector = {"WHARF_GC_GRACE_SECONDS": "0", "WHARF_UPLOAD_TIMEOUT": "0"}
+    settings.WHARF_GC_GRACE_SECONDS, settings.WHARF_UPLOAD_TIMEOUT = 0, 0
     log = wharf_server.data_dir / "worker.log"
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
              "-n", f"{queue}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=wharf_server.env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=wharf_server.env() | collector, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     app = Celery("storm-client", broker=REDIS, backend=REDIS)

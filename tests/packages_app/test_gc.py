@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from packages_app import gc, services
+from packages_app import gc, services, tasks
 from packages_app.models import Blob, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
@@ -84,6 +84,34 @@ def test_the_grace_period_is_never_shorter_than_the_upload_timeout(settings: Any
     assert gc.gc_grace_seconds() == 600
     settings.WHARF_GC_GRACE_SECONDS = 3600
     assert gc.gc_grace_seconds() == 3600
+
+
+def test_the_gc_command_cannot_go_below_the_upload_timeout(registry: Any, settings: Any) -> None:
+    """``gc --grace-seconds 0`` would collect the finished layers of a push whose manifest is still to come."""
+    settings.WHARF_UPLOAD_TIMEOUT, settings.WHARF_GC_GRACE_SECONDS = 600, 600
+    image = make_image()
+    upload_blobs(registry, image)
+    age(seconds=300)
+    out = StringIO()
+    call_command("gc", "--grace-seconds", "0", stdout=out)
+    assert "grace period: 600s (raised to the upload timeout" in out.getvalue()
+    assert Blob.objects.count() == 2 and PackageBlob.objects.count() == 2
+    age(seconds=601)
+    call_command("gc", "--grace-seconds", "0", stdout=StringIO())
+    assert not Blob.objects.exists()
+
+
+def test_the_gc_task_argument_cannot_go_below_the_upload_timeout(registry: Any, settings: Any) -> None:
+    settings.WHARF_UPLOAD_TIMEOUT, settings.WHARF_GC_GRACE_SECONDS = 600, 600
+    image = make_image()
+    upload_blobs(registry, image)
+    age(seconds=300)
+    assert tasks.collect_garbage(grace_seconds=0)["blobs"] == 0
+    assert gc.garbage_collect(grace_seconds=0).blobs == []
+    assert Blob.objects.count() == 2
+    assert tasks.collect_garbage(grace_seconds=7200)["blobs"] == 0  # a longer one is honoured
+    age(seconds=601)
+    assert tasks.collect_garbage(grace_seconds=0)["blobs"] == 2
 
 
 def test_blobs_any_manifest_refers_to_are_kept_with_their_links(registry: Any) -> None:
@@ -265,8 +293,6 @@ def test_beat_schedules_expiry_collection_extraction_and_the_purge(settings: Any
 
 
 def test_the_task_collects(registry: Any) -> None:
-    from packages_app import tasks
-
     image = make_image()
     upload_blobs(registry, image)
     age()

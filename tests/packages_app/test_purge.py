@@ -101,12 +101,17 @@ def test_a_purged_package_cannot_be_restored(shared: tuple[Image, Image], owner:
 
 
 def test_the_next_collection_takes_the_purged_packages_own_blobs_and_keeps_shared_ones(
-    registry: Any, shared: tuple[Image, Image], owner: Any, blob_dir: Path
+    registry: Any, shared: tuple[Image, Image], owner: Any, blob_dir: Path, settings: Any
 ) -> None:
     mine, theirs = shared
     delete_package(owner, days_ago=31)
+    timeout, settings.WHARF_UPLOAD_TIMEOUT = (
+        settings.WHARF_UPLOAD_TIMEOUT,
+        0,
+    )  # no floor under the grace period of 0 (no push is in progress)
     assert gc.garbage_collect(grace_seconds=0).blobs == []  # not purged yet: its versions still refer to them
     gc.purge_deleted()
+    settings.WHARF_UPLOAD_TIMEOUT = timeout
     assert Blob.objects.count() == 3 and stored_files(blob_dir) == 3  # the purge deletes rows only
     assert gc.garbage_collect().blobs == []  # pushed within the grace period ...
     age_blobs()  # ... and after it

@@ -58,9 +58,10 @@ def four(registry: Any) -> list[Image]:
     ]
 
 
-def test_no_rules_delete_nothing(four: list[Image]) -> None:
+def test_no_rules_delete_nothing(four: list[Image], settings: Any) -> None:
     package = Package.objects.get(name=NAME)
     assert retention.retention_plan(package=package) == []
+    settings.WHARF_UPLOAD_TIMEOUT = 0  # no floor under the grace period of 0
     assert gc.garbage_collect(grace_seconds=0).manifests == []
 
 
@@ -127,8 +128,9 @@ def test_collection_applies_the_rules_then_collects_their_blobs(four: list[Image
     assert not Tag.objects.filter(name="dev-2").exists()
 
 
-def test_disabled_rules_do_nothing(four: list[Image]) -> None:
+def test_disabled_rules_do_nothing(four: list[Image], settings: Any) -> None:
     rule(keep_newest=0, enabled=False)
+    settings.WHARF_UPLOAD_TIMEOUT = 0  # no floor under the grace period of 0
     assert gc.garbage_collect(grace_seconds=0).manifests == []
 
 

@@ -14,9 +14,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="list what would go and the bytes it would free")
-        parser.add_argument("--grace-seconds", type=int, default=None, help="override WHARF_GC_GRACE_SECONDS")
+        parser.add_argument(
+            "--grace-seconds",
+            type=int,
+            default=None,
+            help="override WHARF_GC_GRACE_SECONDS (never below WHARF_UPLOAD_TIMEOUT)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        grace = options["grace_seconds"]
-        self.stdout.write(f"grace period: {gc.gc_grace_seconds() if grace is None else grace}s")
+        requested, grace = options["grace_seconds"], gc.gc_grace_seconds(options["grace_seconds"])
+        floor = (
+            " (raised to the upload timeout, WHARF_UPLOAD_TIMEOUT)"
+            if requested is not None and grace > requested
+            else ""
+        )
+        self.stdout.write(f"grace period: {grace}s{floor}")
         gc.garbage_collect(dry_run=options["dry_run"], grace_seconds=grace, progress=self.stdout.write)
