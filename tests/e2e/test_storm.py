@@ -83,8 +83,8 @@ def storm_server(wharf_server: WharfServer, settings: Any) -> Iterator[tuple[Wha
         process = subprocess.Popen(
             [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
              "-n", f"{queue}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=wharf_server.env() | collector, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cwd=ROOT, env=wharf_server.env() | collector, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     app = Celery("storm-client", broker=REDIS, backend=REDIS)
     worker = Worker(process, log, queue, app)
