@@ -11,7 +11,7 @@ Two stores share one interface:
   multipart upload, so nothing is re-read; abandoned uploads are aborted. Blobs are served by a
   short-lived presigned URL.
 
-An upload's bytes never become visible by themselves: ``services.blob_upload_finish`` writes the
+An upload's bytes never become visible by themselves: ``uploads.upload_finish`` writes the
 ``Blob`` row only after the digest verified and the store committed.
 
 Every committed key is named after the upload that wrote it, never after the content: a key belongs to

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import gc, metadata, services
+from . import gc, metadata, uploads
 from .models import Package
 
 
 @shared_task
 def expire_uploads() -> int:
     """Remove upload sessions idle longer than WHARF_UPLOAD_TIMEOUT (scheduled every minute)."""
-    return services.uploads_expire()
+    return uploads.uploads_expire()
 
 
 @shared_task

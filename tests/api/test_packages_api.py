@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from packages_app import services
+from packages_app import services, uploads
 from packages_app.models import Manifest, Package
 from tests.conftest import make_pat
 from tests.oci import make_image
@@ -25,7 +25,7 @@ def app(owner: Any, member: Any, outsider: Any) -> Any:
         package = services.package_for_write(name=name, user=owner)
         image = make_image(seed=name)
         for digest, data in image.blobs.items():
-            services.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=owner)
+            uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=owner)
         services.manifest_put(
             name=name, reference="v1", body=image.manifest, content_type=image.media_type, tags=["latest"], user=owner
         )

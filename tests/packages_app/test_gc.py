@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from packages_app import gc, services, tasks
+from packages_app import gc, services, tasks, uploads
 from packages_app.models import Blob, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
@@ -202,13 +202,13 @@ def test_an_upload_of_the_same_bytes_during_collection_keeps_its_own_bytes(
     assert registry.push_blob(NAME, data).status_code == 201
     old_key = Blob.objects.get().storage_key
     age()
-    real = services._publish_blob
+    real = uploads._publish_blob
 
     def collect_first(*args: Any) -> Blob:
         assert gc.garbage_collect().blobs == [sha256(data)]
         return real(*args)
 
-    monkeypatch.setattr(services, "_publish_blob", collect_first)
+    monkeypatch.setattr(uploads, "_publish_blob", collect_first)
     assert registry.push_blob(NAME, data).status_code == 201
     blob = Blob.objects.get()
     assert blob.storage_key != old_key
@@ -218,16 +218,16 @@ def test_an_upload_of_the_same_bytes_during_collection_keeps_its_own_bytes(
 
 def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: Any, backend: Backend) -> None:
     store = blob_store()
-    in_progress = services.upload_start(name=NAME)
-    services.upload_append(name=NAME, upload_id=str(in_progress.id), chunks=[b"partial"])
-    crashed = services.upload_start(name=NAME)
+    in_progress = uploads.upload_start(name=NAME)
+    uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunks=[b"partial"])
+    crashed = uploads.upload_start(name=NAME)
     store.commit(str(crashed.id), crashed.storage_state, Digest("sha256", hashlib.sha256(b"").hexdigest()))
     Upload.objects.filter(id=crashed.id).delete()  # as if the process died after committing
     orphan = next(iter(store.stored_keys()))
     assert gc.storage_check().orphan_keys == [orphan]
     assert gc.garbage_collect().orphan_keys == [orphan]
     assert list(store.stored_keys()) == []
-    finished = services.upload_finish(name=NAME, upload_id=str(in_progress.id), digest=sha256(b"partial"))
+    finished = uploads.upload_finish(name=NAME, upload_id=str(in_progress.id), digest=sha256(b"partial"))
     assert backend.read(finished.storage_key) == b"partial"
 
 

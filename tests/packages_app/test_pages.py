@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from packages_app import services
+from packages_app import services, uploads
 from packages_app.models import DownloadCount, Manifest, Package, Visibility
 from tests.oci import OCI_INDEX, OCI_MANIFEST, Image, canonical, make_image, make_index, sha256
 
@@ -25,7 +25,7 @@ SPDX = "application/spdx+json"
 
 def push_image(name: str, image: Image, tag: str | None = "latest", user: Any = None) -> Manifest:
     for digest, data in image.blobs.items():
-        services.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=user)
+        uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=user)
     manifest, _ = services.manifest_put(
         name=name, reference=tag or image.digest, body=image.manifest, content_type=image.media_type, user=user
     )

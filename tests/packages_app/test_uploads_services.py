@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from packages_app import services
+from packages_app import uploads
 from packages_app.exceptions import BlobUploadInvalid, DigestInvalid
 from packages_app.models import Blob, Upload
 from tests.packages_app.conftest import PART_SIZE, Backend
@@ -42,15 +42,15 @@ def pieces(data: bytes, size: int = MIB) -> Iterator[bytes]:
 
 
 def start(backend: Backend) -> str:
-    return str(services.upload_start(name=NAME, store=backend.new()).id)
+    return str(uploads.upload_start(name=NAME, store=backend.new()).id)
 
 
 def append(backend: Backend, upload_id: str, data: bytes) -> Upload:
-    return services.upload_append(name=NAME, upload_id=upload_id, chunks=pieces(data), store=backend.new())
+    return uploads.upload_append(name=NAME, upload_id=upload_id, chunks=pieces(data), store=backend.new())
 
 
 def finish(backend: Backend, upload_id: str, digest: str, data: bytes = b"") -> Blob:
-    return services.upload_finish(
+    return uploads.upload_finish(
         name=NAME, upload_id=upload_id, digest=digest, chunks=pieces(data), store=backend.new()
     )
 
@@ -76,7 +76,7 @@ def assert_nothing_stored(backend: Backend) -> None:
 
 def test_a_monolithic_upload_stores_a_verified_blob(backend: Backend) -> None:
     data = blob(PART_SIZE + 123)
-    row = services.blob_upload_monolithic(name=NAME, digest=sha256(data), chunks=pieces(data), length=len(data))
+    row = uploads.blob_upload_monolithic(name=NAME, digest=sha256(data), chunks=pieces(data), length=len(data))
     assert row.digest == sha256(data)
     assert_stored(backend, row, data)
 
@@ -84,7 +84,7 @@ def test_a_monolithic_upload_stores_a_verified_blob(backend: Backend) -> None:
 def test_a_monolithic_upload_with_the_wrong_digest_stores_nothing(backend: Backend) -> None:
     data = blob(PART_SIZE + 123)
     with pytest.raises(DigestInvalid):
-        services.blob_upload_monolithic(name=NAME, digest=sha256(b"other"), chunks=pieces(data), length=len(data))
+        uploads.blob_upload_monolithic(name=NAME, digest=sha256(b"other"), chunks=pieces(data), length=len(data))
     assert_nothing_stored(backend)
 
 
@@ -134,7 +134,7 @@ def test_a_chunk_that_dies_half_way_can_be_sent_again(backend: Backend, dies_aft
     upload_id = start(backend)
     append(backend, upload_id, first)
     with pytest.raises(ConnectionResetError):
-        services.upload_append(
+        uploads.upload_append(
             name=NAME, upload_id=upload_id, chunks=failing(second[::-1], dies_after), store=backend.new()
         )
     assert Upload.objects.get(id=upload_id).offset == len(first)
@@ -148,7 +148,7 @@ def test_a_chunk_shorter_than_its_length_is_not_recorded(backend: Backend) -> No
     upload_id = start(backend)
     append(backend, upload_id, first)
     with pytest.raises(BlobUploadInvalid):
-        services.upload_append(
+        uploads.upload_append(
             name=NAME, upload_id=upload_id, chunks=pieces(second[:100]), length=len(second), store=backend.new()
         )
     assert Upload.objects.get(id=upload_id).offset == len(first)
@@ -215,7 +215,7 @@ def test_cancel_removes_the_partial_data(backend: Backend) -> None:
     upload_id = start(backend)
     append(backend, upload_id, blob(PART_SIZE + 7))
     append(backend, upload_id, blob(100, 1))
-    services.upload_cancel(name=NAME, upload_id=upload_id, store=backend.new())
+    uploads.upload_cancel(name=NAME, upload_id=upload_id, store=backend.new())
     assert_nothing_stored(backend)
 
 
@@ -224,7 +224,7 @@ def test_expiry_removes_idle_sessions_with_their_partial_data(backend: Backend) 
     append(backend, idle, blob(PART_SIZE + 7))
     append(backend, active, blob(10, 1))
     Upload.objects.filter(id=idle).update(updated_at=timezone.now() - timedelta(hours=1))
-    assert services.uploads_expire(idle_seconds=600, store=backend.new()) == 1
+    assert uploads.uploads_expire(idle_seconds=600, store=backend.new()) == 1
     assert list(Upload.objects.values_list("id", flat=True)) == [Upload.objects.get(id=active).id]
     row = finish(backend, active, sha256(blob(10, 1)))
     assert_stored(backend, row, blob(10, 1))
@@ -238,7 +238,7 @@ def test_expiry_leaves_a_session_whose_writer_holds_the_lease(backend: Backend) 
         lease_token="00000000-0000-0000-0000-000000000001",
         lease_until=timezone.now() + timedelta(seconds=10),
     )
-    assert services.uploads_expire(idle_seconds=600, store=backend.new()) == 0
+    assert uploads.uploads_expire(idle_seconds=600, store=backend.new()) == 0
     assert Upload.objects.filter(id=upload_id).exists()
 
 
@@ -258,7 +258,7 @@ def test_a_large_upload_keeps_memory_flat(backend: Backend) -> None:
     store.exists("warm-up")  # the S3 client loads its service model once per process: not per upload
     tracemalloc.start()
     try:
-        services.upload_append(name=NAME, upload_id=upload_id, chunks=counted(64 * MIB, expected), store=store)
+        uploads.upload_append(name=NAME, upload_id=upload_id, chunks=counted(64 * MIB, expected), store=store)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

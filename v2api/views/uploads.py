@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from packages_app import selectors, services
+from packages_app import selectors, services, uploads
 from packages_app.access import Action
 from packages_app.exceptions import NameInvalid
 from packages_app.models import Blob, Upload
@@ -60,7 +60,7 @@ class UploadStartView(RegistryView):
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:
-            blob = services.blob_upload_monolithic(
+            blob = uploads.blob_upload_monolithic(
                 name=name,
                 digest=params["digest"],
                 chunks=body_chunks(request),
@@ -68,7 +68,7 @@ class UploadStartView(RegistryView):
                 user=actor.user,
             )
             return _created(name, blob)
-        upload = services.upload_start(name=name, user=actor.user)
+        upload = uploads.upload_start(name=name, user=actor.user)
         return _session_response(202, name, upload)
 
 
@@ -94,15 +94,15 @@ class UploadView(RegistryView):
         }
 
     def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        upload = services.upload_append(**self._chunk(request, name, upload_id))
+        upload = uploads.upload_append(**self._chunk(request, name, upload_id))
         return _session_response(202, name, upload)
 
     def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
         chunk = self._chunk(request, name, upload_id)
-        blob = services.upload_finish(digest=request.query_params.get("digest", ""), **chunk)
+        blob = uploads.upload_finish(digest=request.query_params.get("digest", ""), **chunk)
         return _created(name, blob)
 
     def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
         actor = self.writable(request, name)
-        services.upload_cancel(name=name, upload_id=upload_id, user=actor.user)
+        uploads.upload_cancel(name=name, upload_id=upload_id, user=actor.user)
         return empty(204)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from packages_app import services
+from packages_app import uploads
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
         parser.add_argument("--idle-seconds", type=int, default=None, help="override WHARF_UPLOAD_TIMEOUT")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        removed = services.uploads_expire(idle_seconds=options["idle_seconds"])
+        removed = uploads.uploads_expire(idle_seconds=options["idle_seconds"])
         self.stdout.write(f"removed {removed} abandoned upload session(s)")
