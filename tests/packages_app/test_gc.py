@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from packages_app import gc, services, tasks, uploads
+from packages_app import gc, tasks, uploads
 from packages_app.models import Blob, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
