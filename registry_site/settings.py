@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .secret_key import installation_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -57,7 +59,9 @@ DATA_DIR = Path(envstr("WHARF_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 # The embedded default keeps everything here (database, blobs, static files, Celery's queue).
 (DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = envstr("WHARF_SECRET_KEY") or "insecure-development-key-set-WHARF_SECRET_KEY-in-production"
+# Set it in production (shared by every host of one installation); unset, each data directory gets
+# its own random key on first start. There is no default key: one in the source would be public.
+SECRET_KEY = envstr("WHARF_SECRET_KEY") or installation_secret_key(DATA_DIR)
 DEBUG = envbool("WHARF_DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in envstr("WHARF_ALLOWED_HOSTS", "*").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("WHARF_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
