@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from celery import Celery
@@ -33,7 +34,8 @@ from tests.oci import Image, layer_tar, make_image
 
 pytestmark = pytest.mark.e2e
 
-REDIS = "redis://127.0.0.1:6379/15"
+# A Redis database this test may fill and empty (shared machines give each run its own number).
+REDIS = os.environ.get("WHARF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLIENTS, ROUNDS = 4, 6
 PACKAGES = ("storm/one", "storm/two")
 DESCRIPTION = "org.opencontainers.image.description"
@@ -41,8 +43,9 @@ ACCEPT = "application/vnd.oci.image.manifest.v1+json"
 
 
 def redis_answers() -> bool:
+    address = urlsplit(REDIS)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+        with socket.create_connection((address.hostname or "127.0.0.1", address.port or 6379), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
@@ -66,7 +69,7 @@ def storm_server(wharf_server: WharfServer, settings: Any) -> Iterator[tuple[Wha
     with a grace period of 0 (an upload timeout of 0 lifts the floor under it; the server keeps its
     timeout, so its sessions stay usable)."""
     if not redis_answers():
-        pytest.skip("Redis does not answer on 127.0.0.1:6379 (TOOLS.md: redis-server)")
+        pytest.skip(f"Redis does not answer at {REDIS} (TOOLS.md: redis-server; WHARF_TEST_REDIS_URL)")
     queue = f"wharf-storm-{uuid.uuid4().hex[:12]}"
     wharf_server.extra_env.update(
         {
