@@ -5,7 +5,7 @@ An image's labels are its config blob's ``config.Labels`` (read from the store, 
 manifest's own annotations. An index's labels are its annotations, falling back key by key to its
 platform images' labels (the first platform that has a key wins). Children are read directly, never
 from their own extraction, so the tasks may run in any order. The package's description, licenses and
-source come from the newest tagged live version (the one whose tag moved last); they are refreshed after
+source come from the newest tagged live image (the one whose tag moved last; never a referrer); they are refreshed after
 each push and each delete or restore of a version or tag, so a deleted version's description never stays.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from .kinds import speaking_tags
 from .manifests import INDEX_TYPES
-from .models import Blob, Manifest, Package
+from .models import Blob, Manifest, Package, Tag
 from .storage import BlobStore, blob_store
 
 CONFIG_READ_LIMIT = 1024 * 1024
@@ -141,10 +141,11 @@ def _clean_labels(labels: dict[Any, Any]) -> dict[str, str]:
 
 
 def newest_tagged_manifest(*, package: Package) -> Manifest | None:
-    """The live version whose tag was pushed last (ties: the newer manifest)."""
-    live = package.manifests.filter(deleted_at__isnull=True)  # a deleted version's tags are gone anyway
-    tagged = live.annotate(tagged_at=Max("tags__updated_at")).filter(tagged_at__isnull=False)
-    return tagged.order_by("-tagged_at", "-id").first()
+    """The live image whose tag was pushed last (ties: the newer manifest); a referrer or an artifact
+    tagged since never takes its place (``kinds``)."""
+    tags = speaking_tags(Tag.objects.filter(package=package, manifest__deleted_at__isnull=True))
+    newest = tags.select_related("manifest").order_by("-updated_at", "-manifest_id").first()
+    return newest.manifest if newest is not None else None
 
 
 def package_refresh_metadata(*, package: Package, store: BlobStore | None = None) -> None:

@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, Model, QuerySet, Sum
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
 from django.db.models.functions import Collate
 from django.utils import timezone
 
 from .access import package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
+from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
 from .manifests import IMAGE_TYPES, INDEX_TYPES
 from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
 from .names import is_digest_reference, parse_digest
@@ -162,7 +163,6 @@ def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
 # What the web pages show (REGISTRY.md "Package pages"). Who may see what is decided by
 # ``access.package_role`` alone; these functions only ask it.
 
-FALLBACK_TAG_PREFIX = "sha256-"  # referrers-API fallback tags and cosign's sha256-<hex>.sig: never the install tag
 CHART_DAYS = 30
 REFERRER_KINDS = {
     "application/vnd.dev.cosign.artifact.sig.v1+json": "Signature",
@@ -401,8 +401,8 @@ class VersionView(StrEnum):
 
 
 def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> QuerySet[Manifest]:
-    """A package's versions: every manifest except referrers (listed under their subject) and the
-    untagged platform images of an index (listed as its platforms). Deleted ones only in their own view."""
+    """A package's versions: every manifest except untagged referrers (listed under their subject) and
+    the untagged platform images of an index (listed as its platforms). Deleted ones only in their own view."""
     if view is VersionView.DELETED:
         cutoff = deleted_cutoff()
         deleted = Manifest.objects.filter(package=package, subject_digest="", deleted_at__gt=cutoff)
@@ -411,10 +411,12 @@ def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> Quer
             .exclude(n_parents__gt=0)
             .order_by("-deleted_at", "-id")
         )
+    releases = Count("tags", filter=~Q(tags__name__startswith=FALLBACK_TAG_PREFIX), distinct=True)
     rows = (
-        Manifest.objects.filter(package=package, subject_digest="", deleted_at__isnull=True)
-        .annotate(n_parents=Count("parents", distinct=True), n_tags=Count("tags", distinct=True))
+        Manifest.objects.filter(package=package, deleted_at__isnull=True)
+        .annotate(n_parents=Count("parents", distinct=True), n_tags=Count("tags", distinct=True), n_releases=releases)
         .exclude(n_parents__gt=0, n_tags=0)
+        .exclude(~not_a_referrer(), n_releases=0)  # a referrer is a version only under a tag of its own
     )
     if view is VersionView.TAGGED:
         rows = rows.filter(n_tags__gt=0)
@@ -494,8 +496,9 @@ def download_chart(*, package: Package, days: int = CHART_DAYS) -> DownloadChart
 
 
 def install_tag(*, package: Package) -> str | None:
-    """The tag the pull command shows: the most recently pushed one that is not a ``sha256-…`` fallback tag."""
-    tags = Tag.objects.filter(package=package).exclude(name__startswith=FALLBACK_TAG_PREFIX)
+    """The tag the pull command shows: the most recently pushed tag of an image (``kinds``), never a
+    referrer's or a ``sha256-…`` fallback tag."""
+    tags = speaking_tags(Tag.objects.filter(package=package))
     return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
 
 
