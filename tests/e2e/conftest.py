@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from packages_app import storage
@@ -120,6 +121,8 @@ class WharfServer:
             "WHARF_ACCESS_LOG": "1",
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "registry_site.settings",
+            # The test process makes tokens (HMACs under SECRET_KEY) the server must accept: one installation.
+            "WHARF_SECRET_KEY": django_settings.SECRET_KEY,
         }
         return env | wharf | self.extra_env
 
