@@ -9,8 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from packages_app.audit import org_event_record
+from packages_app.models import AuditEvent
+
 from .models import Membership, Organization, Team
 from .namespaces import validate_new_namespace
+
+Action = AuditEvent.Action
 
 
 def is_owner(*, organization: Organization, user: Any) -> bool:
@@ -50,6 +55,9 @@ def member_add(
     )
     if not created:
         raise ValidationError(f"{user.username} is already a member.", code="member")
+    org_event_record(
+        namespace=organization.name, user=actor, action=Action.MEMBER_ADD, detail=f"{user.username}: {role}"
+    )
     return membership
 
 
@@ -68,6 +76,7 @@ def member_set_role(*, organization: Organization, actor: Any, username: str, ro
         raise ValidationError("An organization needs at least one owner.", code="last_owner")
     membership.role = role
     membership.save(update_fields=["role"])
+    org_event_record(namespace=organization.name, user=actor, action=Action.MEMBER_ROLE, detail=f"{username}: {role}")
     return membership
 
 
@@ -82,6 +91,7 @@ def member_remove(*, organization: Organization, actor: Any, username: str) -> N
         for team in Team.objects.filter(organization=organization, members=membership.user):
             team.members.remove(membership.user)
         membership.delete()
+        org_event_record(namespace=organization.name, user=actor, action=Action.MEMBER_REMOVE, detail=username)
 
 
 def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
@@ -91,7 +101,9 @@ def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
         raise ValidationError("Give the team a name with letters or digits.", code="name")
     if Team.objects.filter(organization=organization, slug=slug).exists():
         raise ValidationError(f"A team “{slug}” already exists.", code="taken")
-    return Team.objects.create(organization=organization, name=name.strip(), slug=slug)
+    team = Team.objects.create(organization=organization, name=name.strip(), slug=slug)
+    org_event_record(namespace=organization.name, user=actor, action=Action.TEAM_CREATE, detail=slug)
+    return team
 
 
 def team_member_add(*, team: Team, actor: Any, username: str) -> None:
@@ -100,11 +112,17 @@ def team_member_add(*, team: Team, actor: Any, username: str) -> None:
     if not Membership.objects.filter(organization=team.organization, user=user).exists():
         raise ValidationError(f"{user.username} is not a member of {team.organization.name}.", code="not_member")
     team.members.add(user)
+    detail = f"{team.slug}: {user.username}"
+    org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_ADD, detail=detail)
 
 
 def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
     _require_owner(team.organization, actor)
-    team.members.remove(*team.members.filter(username=username))
+    removed = list(team.members.filter(username=username))
+    team.members.remove(*removed)
+    if removed:
+        detail = f"{team.slug}: {username}"
+        org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_REMOVE, detail=detail)
 
 
 def team_delete(*, team: Team, actor: Any) -> None:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from packages_app.audit import audit_page
 from registry_site.confirm import confirm_page, confirmed
 
 from . import selectors, services
@@ -202,9 +203,7 @@ def package_policy(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def audit(request: HttpRequest, name: str) -> HttpResponse:
-    """The organization's audit log of package changes (owners)."""
-    from packages_app.selectors import audit_log
-
+    """The organization's audit log (owners): packages, members and teams; filtered and paginated."""
     organization = _owned(request, name)
-    events = audit_log(namespace=organization.name, limit=200)
-    return render(request, "accounts/audit.html", {"organization": organization, "events": events})
+    page = audit_page(namespace=organization.name, query=request.GET, page=request.GET.get("page", 1))
+    return render(request, "accounts/audit.html", {"organization": organization, "audit": page})

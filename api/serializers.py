@@ -37,6 +37,7 @@ class PackageSerializer(serializers.Serializer):
     html_url = serializers.URLField()
     repository = RepositorySerializer(allow_null=True)
     inherit_access = serializers.BooleanField()
+    readme = serializers.CharField(help_text="The package's README, in markdown (may be empty).")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     deleted_at = serializers.DateTimeField(allow_null=True)
@@ -67,6 +68,7 @@ def package_data(request: Any, package: Package, owner_type: str) -> dict[str, A
             else None
         ),
         "inherit_access": package.inherit_access,
+        "readme": package.readme,
         "created_at": package.created_at,
         "updated_at": package.updated_at,
         "deleted_at": package.deleted_at,
@@ -108,7 +110,17 @@ def version_data(request: Any, manifest: Manifest, owner_type: str) -> dict[str,
 
 
 class VisibilityChangeSerializer(serializers.Serializer):
-    visibility = serializers.ChoiceField(choices=Visibility.values)
+    """A PATCH of a package: its visibility, its README (markdown), or both."""
+
+    visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
+    readme = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="Markdown; an empty text removes it."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Give visibility, readme or both.")
+        return attrs
 
 
 ROLE_NAMES = {Role.READ: "read", Role.WRITE: "write", Role.ADMIN: "admin"}

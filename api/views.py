@@ -30,6 +30,7 @@ from packages_app.access import Actor
 from packages_app.exceptions import DeleteRefused, ManifestUnknown, NameUnknown
 from packages_app.models import Package, Role, Visibility
 from packages_app.names import parse_count
+from packages_app.package_settings import package_set_readme
 
 from . import serializers as s
 from .authentication import PersonalAccessTokenAuthentication
@@ -136,14 +137,17 @@ class PackageDetail(ApiView):
         request=s.VisibilityChangeSerializer, responses={200: s.PackageSerializer, 422: s.MessageSerializer, **ERRORS}
     )
     def patch(self, request: Request, kind: str, package_name: str, owner: str | None = None) -> Response:
-        """Change a package's visibility (admins; a public package cannot be made private again)."""
+        """Change a package's visibility (admins; a public package cannot be made private again) and/or its
+        README (markdown, rendered sanitized on the package page)."""
         self.actor(request, WRITE)
         package, _, owner_type = _package(request, kind, owner, package_name)
         body = s.VisibilityChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.package_set_visibility(
-            package=package, user=request.user, visibility=body.validated_data["visibility"]
-        )
+        data = body.validated_data
+        if "visibility" in data:
+            services.package_set_visibility(package=package, user=request.user, visibility=data["visibility"])
+        if "readme" in data:
+            package_set_readme(package=package, user=request.user, readme=data["readme"])
         return Response(s.package_data(request, package, owner_type))
 
     @extend_schema(responses={204: None, 400: s.MessageSerializer, **ERRORS})

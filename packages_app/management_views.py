@@ -22,6 +22,7 @@ from . import selectors, services
 from .access import Actor, namespace_role
 from .exceptions import DeleteRefused, ManifestUnknown, NameUnknown
 from .models import Package, Role, deleted_retention_days
+from .package_settings import retention_rules
 from .views import _admin_of
 
 
@@ -50,6 +51,7 @@ def settings_context(package: Package, user: Any) -> dict[str, Any]:
         "inherits": inherits_access(package),
         "linkable_repositories": selectors.repositories_linkable(package=package, user=user),
         "audit_events": selectors.audit_log(package=package, limit=50),
+        "retention_rules": retention_rules(package=package),
         "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
     }
 
@@ -154,7 +156,7 @@ def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResp
             question=f"Delete {manifest.digest} from {package.name}?{tagged} It can be restored for "
             f"{deleted_retention_days()} days.",
             button="Delete version",
-            cancel=reverse("package-versions", args=[name]),
+            cancel=reverse("package-version", args=[name, manifest.id]),
         )
     if _done(
         request,
@@ -162,7 +164,7 @@ def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResp
         f"Deleted {manifest.digest}.",
     ):
         return redirect("package-versions", name=name)
-    return redirect("package-versions", name=name)
+    return redirect("package-version", name=name, version_id=manifest.id)
 
 
 @login_required
@@ -177,14 +179,14 @@ def version_restore(request: HttpRequest, name: str, version_id: int) -> HttpRes
             title="Restore this version",
             question=f"Restore {manifest.digest} in {package.name}, with the tags it had?",
             button="Restore version",
-            cancel=reverse("package-versions", args=[name]),
+            cancel=reverse("package-version", args=[name, manifest.id]),
         )
     _done(
         request,
         lambda: services.version_restore(manifest=manifest, actor=_actor(request)),
         f"Restored {manifest.digest}.",
     )
-    return redirect("package-versions", name=name)
+    return redirect("package-version", name=name, version_id=manifest.id)
 
 
 def _version(package: Package, version_id: int) -> Any:

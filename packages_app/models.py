@@ -69,6 +69,9 @@ class Package(models.Model):
     description = models.CharField(max_length=512, blank=True, default="")
     licenses = models.CharField(max_length=256, blank=True, default="")
     source_url = models.CharField(max_length=2048, blank=True, default="")
+    # A longer README in markdown, set by the package's admins (settings page, REST API); rendered by
+    # packages_app.readme, sanitized. The description label above stays plain text.
+    readme = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
@@ -311,10 +314,19 @@ class AuditEvent(models.Model):
         VISIBILITY = "visibility", "Changed visibility"
         ACCESS = "access", "Changed access"
         LINK = "repository", "Changed the repository link"
+        README = "readme", "Changed the README"
+        RETENTION = "retention", "Changed a retention rule"
+        # an organization's own events (no package): accounts.services records them
+        MEMBER_ADD = "member.add", "Added a member"
+        MEMBER_ROLE = "member.role", "Changed a member's role"
+        MEMBER_REMOVE = "member.remove", "Removed a member"
+        TEAM_CREATE = "team.create", "Created a team"
+        TEAM_MEMBER_ADD = "team.member.add", "Added a team member"
+        TEAM_MEMBER_REMOVE = "team.member.remove", "Removed a team member"
 
     package = models.ForeignKey(Package, null=True, on_delete=models.SET_NULL, related_name="audit_events")
     namespace = models.CharField(max_length=255, db_index=True)  # kept for the organization's log
-    package_name = models.CharField(max_length=255)
+    package_name = models.CharField(max_length=255, blank=True)  # empty for an organization's own events
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

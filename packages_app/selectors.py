@@ -386,6 +386,11 @@ def _versions(package: Package, manifests: list[Manifest]) -> list[Version]:
     ]
 
 
+# Public names for the presenters (packages_app.pages).
+manifest_document = _document
+image_size = _image_size
+
+
 def _version_size(manifest: Manifest, doc: dict[str, Any], children: dict[str, int]) -> int:
     """An image: config plus layers; an index: the sum of its platform images (REGISTRY.md "Package pages")."""
     if manifest.media_type in INDEX_TYPES:
@@ -433,10 +438,22 @@ class VersionsPage:
     page: Any  # django.core.paginator.Page
 
 
-def versions_page(*, package: Package, view: str = "all", page: str | int = 1, per_page: int = 30) -> VersionsPage:
-    """One page of a package's versions in the chosen view (all, tagged, untagged)."""
+def _with_tag(rows: QuerySet[Manifest], package: Package, view: VersionView, tag: str) -> QuerySet[Manifest]:
+    """Versions with a tag containing ``tag`` (a deleted version: one of the tags it had, exactly)."""
+    if not tag:
+        return rows
+    if view is VersionView.DELETED:
+        return rows.filter(deleted_tags__contains=[tag])
+    return rows.filter(id__in=Tag.objects.filter(package=package, name__icontains=tag).values("manifest_id"))
+
+
+def versions_page(
+    *, package: Package, view: str = "all", page: str | int = 1, per_page: int = 30, tag: str = ""
+) -> VersionsPage:
+    """One page of a package's versions in the chosen view (all, tagged, untagged, deleted), those
+    with a tag containing ``tag`` when it is given."""
     chosen = VersionView(view) if view in VersionView._value2member_map_ else VersionView.ALL
-    paginator = Paginator(_version_rows(package, chosen), per_page)
+    paginator = Paginator(_with_tag(_version_rows(package, chosen), package, chosen, tag), per_page)
     current = paginator.get_page(page)
     counts = {v.value: _version_rows(package, v).count() for v in VersionView}
     return VersionsPage(_versions(package, list(current.object_list)), chosen, counts, current)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from . import management_views, views
+from . import management_views, settings_views, views
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"  # packages_app.names: the distribution-spec grammar
 OWNER = rf"(?P<owner>{_COMPONENT})"
@@ -20,12 +20,15 @@ urlpatterns = [
     re_path(rf"^{OWNER}/$", views.owner, name="owner"),
     re_path(rf"^{NAME}$", views.package, name="package"),
     re_path(rf"^{NAME}/-/versions$", views.versions, name="package-versions"),
+    re_path(rf"^{NAME}/-/versions/(?P<version_id>[0-9]{{1,18}})$", views.version, name="package-version"),
     re_path(rf"^{NAME}/-/settings$", views.package_settings, name="package-settings"),
     re_path(rf"^{NAME}/-/settings/visibility$", views.package_visibility, name="package-visibility"),
     # Package management (the package-access issue): packages_app.management_views.
     re_path(rf"^{NAME}/-/settings/access$", management_views.package_access, name="package-access"),
     re_path(rf"^{NAME}/-/settings/repository$", management_views.package_repository, name="package-repository"),
     re_path(rf"^{NAME}/-/settings/delete$", management_views.package_delete, name="package-delete"),
+    re_path(rf"^{NAME}/-/settings/readme$", settings_views.package_readme, name="package-readme"),
+    re_path(rf"^{NAME}/-/settings/retention$", settings_views.package_retention, name="package-retention"),
     re_path(
         rf"^{NAME}/-/versions/(?P<version_id>[0-9]{{1,18}})/delete$",
         management_views.version_delete,

@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
-from .exceptions import NameUnknown
+from . import pages, selectors, services
+from .exceptions import ManifestUnknown, NameUnknown
 from .forms import VISIBILITY_HELP, VisibilityForm
 from .models import Package, Role
 
@@ -60,11 +60,24 @@ def owner(request: HttpRequest, owner: str) -> HttpResponse:
 @require_GET
 def package(request: HttpRequest, name: str) -> HttpResponse:
     try:
-        page = selectors.package_page(name=name, user=request.user)
+        overview = pages.package_overview(name=name, user=request.user)
     except NameUnknown:
         raise Http404(NOT_FOUND) from None
-    context = {"page": page, "package": page.package, "tab": "overview", "is_admin": page.is_admin}
+    context = {"page": overview, "package": overview.package, "tab": "overview", "is_admin": overview.is_admin}
     return render(request, "packages_app/package.html", context | {"host": request.get_host()})
+
+
+@require_GET
+def version(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
+    """One version: digests, platforms, layers, labels, referrers, pull commands."""
+    try:
+        detail = pages.version_detail(name=name, user=request.user, version_id=int(version_id))
+    except NameUnknown:
+        raise Http404(NOT_FOUND) from None
+    except ManifestUnknown:
+        raise Http404("No such version") from None
+    context = {"v": detail, "package": detail.package, "tab": "versions", "is_admin": detail.is_admin}
+    return render(request, "packages_app/version.html", context | {"host": request.get_host()})
 
 
 @require_GET
@@ -75,8 +88,9 @@ def versions(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404(NOT_FOUND) from None
     view = request.GET.get("view", "all")
     view = "all" if view == "deleted" and role < Role.ADMIN else view  # deleted versions: admins only
-    page = selectors.versions_page(package=package, view=view, page=request.GET.get("page", 1))
-    context = {"page": page, "package": package, "tab": "versions", "is_admin": role >= Role.ADMIN}
+    tag = request.GET.get("tag", "").strip()[:128]
+    page = selectors.versions_page(package=package, view=view, page=request.GET.get("page", 1), tag=tag)
+    context = {"page": page, "package": package, "tab": "versions", "is_admin": role >= Role.ADMIN, "tag": tag}
     return render(request, "packages_app/versions.html", context | {"host": request.get_host()})
 
 

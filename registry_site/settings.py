@@ -296,6 +296,8 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # registry_site.logging: an expected 403/404 is one line, not a traceback
+    "filters": {"one_line_refusals": {"()": "registry_site.logging.OneLineRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": envstr("WHARF_LOG_LEVEL", "INFO")},
 }

@@ -1,0 +1,81 @@
+"""The audit log beyond single packages: an organization's own events (members, roles, teams), and the
+paginated, filterable log an organization's owners read (by action, actor and package).
+Package events are written by ``services.audit_record``; both land in ``AuditEvent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from .models import AuditEvent
+
+PER_PAGE = 50
+
+
+def org_event_record(*, namespace: str, user: Any, action: str, detail: str = "") -> AuditEvent:
+    """An organization's event with no package (accounts.services: membership and team changes)."""
+    who = user.username if user is not None else "anonymous"
+    return AuditEvent.objects.create(
+        package=None,
+        namespace=namespace,
+        package_name="",
+        user=user,
+        actor=who[:255],
+        action=action,
+        detail=detail[:1000],
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str = ""
+    actor: str = ""
+    package: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> AuditFilter:
+        action = query.get("action", "")
+        return cls(
+            action=action if action in AuditEvent.Action.values else "",
+            actor=query.get("actor", "").strip()[:150],
+            package=query.get("package", "").strip()[:255],
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.action or self.actor or self.package)
+
+
+def _events(namespace: str, chosen: AuditFilter) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.filter(namespace=namespace).select_related("package")
+    if chosen.action:
+        events = events.filter(action=chosen.action)
+    if chosen.actor:
+        events = events.filter(actor__iexact=chosen.actor)
+    if chosen.package:
+        events = events.filter(package_name__icontains=chosen.package)
+    return events.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    page: Page[AuditEvent]
+    filter: AuditFilter
+    actors: list[str]
+    actions: list[tuple[str, str]]
+
+    @property
+    def events(self) -> list[AuditEvent]:
+        return list(self.page.object_list)
+
+
+def audit_page(*, namespace: str, query: Any, page: str | int = 1) -> AuditPage:
+    """One page of ``namespace``'s audit log, newest first, filtered as ``query`` (GET) asks."""
+    chosen = AuditFilter.from_query(query)
+    current = Paginator(_events(namespace, chosen), PER_PAGE).get_page(page)
+    actors = AuditEvent.objects.filter(namespace=namespace).order_by("actor").values_list("actor", flat=True)
+    return AuditPage(current, chosen, list(dict.fromkeys(actors))[:200], list(AuditEvent.Action.choices))

@@ -1,0 +1,270 @@
+"""View-models (presenters) of the package pages: what the package page and a version page show,
+built from selectors' reads. Views call one function here and render; templates only display.
+
+REGISTRY.md "Package pages": the install box pulls ``latest`` when that tag exists, else the newest
+tag that is not a referrer's (``sha256-…`` fallback tags and tags on signatures or SBOMs never show);
+Source is the linked repository's page when the package is linked, else the source label's URL as
+given (with its own scheme); the description label is plain text, the README is sanitized markdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils.html import urlize
+from django.utils.safestring import SafeString, mark_safe
+
+from . import selectors
+from .exceptions import ManifestUnknown
+from .manifests import INDEX_TYPES
+from .models import DownloadCount, Manifest, Package, Role, Tag
+from .readme import render_readme, sanitize_html
+
+LATEST = "latest"
+
+
+# --- the package page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    url: str
+    label: str
+    internal: bool  # the linked repository's page on this site
+
+
+def source_link(package: Package) -> SourceLink | None:
+    """The linked repository's page when linked; else the source label's http(s) URL as it is."""
+    repository = package.repository
+    if repository is not None:
+        url = reverse("repository", args=[repository.owner, repository.name])
+        return SourceLink(url, repository.full_name, True)
+    label_url = selectors.safe_source_url(package.source_url)
+    if label_url is None:
+        return None
+    return SourceLink(label_url, label_url.split("://", 1)[-1].rstrip("/"), False)
+
+
+def install_tag(package: Package) -> str | None:
+    """``latest`` when it exists, else the most recently pushed tag; never a referrer's tag (a
+    signature's, an SBOM's, or a ``sha256-…`` fallback tag) nor a deleted version's."""
+    tags = Tag.objects.filter(package=package, manifest__subject_digest="", manifest__deleted_at__isnull=True).exclude(
+        name__startswith=selectors.FALLBACK_TAG_PREFIX
+    )
+    if tags.filter(name=LATEST).exists():
+        return LATEST
+    return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
+
+
+def description_html(text: str) -> SafeString:
+    """The description label: plain text whose URLs become links (nofollow noopener)."""
+    if not text:
+        return mark_safe("")
+    return mark_safe(sanitize_html(urlize(text, nofollow=True, autoescape=True)))  # sanitized
+
+
+@dataclass(frozen=True)
+class PackageOverview:
+    page: selectors.PackagePage
+    install_tag: str | None
+    platforms: list[selectors.Platform]
+    description: SafeString
+    readme: SafeString
+    source: SourceLink | None
+
+    @property
+    def package(self) -> Package:
+        return self.page.package
+
+    @property
+    def is_admin(self) -> bool:
+        return self.page.is_admin
+
+
+def package_overview(*, name: str, user: Any) -> PackageOverview:
+    """The package page; NameUnknown for a package the viewer cannot read."""
+    page = selectors.package_page(name=name, user=user)
+    package = page.package
+    tag = install_tag(package)
+    installed = Tag.objects.select_related("manifest").filter(package=package, name=tag).first() if tag else None
+    return PackageOverview(
+        page=page,
+        install_tag=tag,
+        platforms=selectors.version_platforms(installed.manifest) if installed else [],
+        description=description_html(package.description),
+        readme=render_readme(package.readme),
+        source=source_link(package),
+    )
+
+
+# --- a version page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    media_type: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PlatformManifest:
+    """One platform image of an index: its descriptor, and its own version page when stored."""
+
+    digest: str
+    media_type: str
+    os: str
+    architecture: str
+    variant: str
+    size: int
+    version_id: int | None
+
+    @property
+    def name(self) -> str:
+        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """Another version of the package, shown as a link to its page (a referrer, a subject, an index)."""
+
+    digest: str
+    version_id: int
+    kind: str = ""
+    artifact_type: str = ""
+    created_at: Any = None
+
+
+@dataclass
+class VersionDetail:
+    package: Package
+    manifest: Manifest
+    role: Role
+    tags: list[str]
+    downloads: int
+    size: int
+    config: dict[str, Any]
+    layers: list[Layer] = field(default_factory=list)
+    platforms: list[PlatformManifest] = field(default_factory=list)
+    referrers: list[Linked] = field(default_factory=list)
+    subject: Linked | None = None
+    indexes: list[Linked] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def is_index(self) -> bool:
+        return self.manifest.media_type in INDEX_TYPES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role >= Role.ADMIN
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.manifest.deleted_at is not None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(sorted((self.manifest.labels or {}).items()))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return dict(sorted((self.manifest.annotations or {}).items()))
+
+
+def _descriptors(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    return [d for d in doc.get(key) or [] if isinstance(d, dict)]
+
+
+def _layers(doc: dict[str, Any]) -> list[Layer]:
+    return [
+        Layer(str(d.get("mediaType", "")), str(d.get("digest", "")), int(d.get("size") or 0))
+        for d in _descriptors(doc, "layers")
+    ]
+
+
+def _platform_manifests(package: Package, doc: dict[str, Any]) -> list[PlatformManifest]:
+    """An index's entries that are platforms (not buildx attestations), with each stored image's size."""
+    entries = [d for d in _descriptors(doc, "manifests") if isinstance(d.get("platform"), dict)]
+    stored = {
+        m.digest: m for m in Manifest.objects.filter(package=package, digest__in=[d.get("digest") for d in entries])
+    }
+    result = []
+    for entry in entries:
+        platform, digest = entry["platform"], str(entry.get("digest", ""))
+        if platform.get("os") == "unknown" or platform.get("architecture") == "unknown":
+            continue
+        child = stored.get(digest)
+        size = (
+            selectors.image_size(selectors.manifest_document(child))
+            if child is not None
+            else int(entry.get("size") or 0)
+        )
+        result.append(
+            PlatformManifest(
+                digest,
+                str(entry.get("mediaType", "")),
+                str(platform.get("os", "")),
+                str(platform.get("architecture", "")),
+                str(platform.get("variant", "") or ""),
+                size,
+                child.id if child is not None else None,
+            )
+        )
+    return result
+
+
+def _referrers(package: Package, manifest: Manifest) -> list[Linked]:
+    rows = Manifest.objects.filter(package=package, subject_digest=manifest.digest, deleted_at__isnull=True)
+    linked = []
+    for ref in rows.order_by("created_at", "id"):
+        artifact_type = selectors.referrer_descriptor(ref).get("artifactType", "")
+        linked.append(Linked(ref.digest, ref.id, selectors.referrer_kind(artifact_type), artifact_type, ref.created_at))
+    return linked
+
+
+def _related(package: Package, manifest: Manifest) -> tuple[Linked | None, list[Linked]]:
+    """The version a referrer points at, and the indexes a platform image belongs to."""
+    subject = None
+    if manifest.subject_digest:
+        found = Manifest.objects.filter(package=package, digest=manifest.subject_digest).first()
+        subject = Linked(found.digest, found.id) if found is not None else None
+    indexes = [Linked(p.digest, p.id) for p in manifest.parents.filter(deleted_at__isnull=True).order_by("-id")]
+    return subject, indexes
+
+
+def _downloads(manifest: Manifest) -> int:
+    return int(DownloadCount.objects.filter(manifest=manifest).aggregate(n=Sum("count"))["n"] or 0)
+
+
+def version_detail(*, name: str, user: Any, version_id: int) -> VersionDetail:
+    """A version's page; NameUnknown / ManifestUnknown for what the viewer may not see (a deleted
+    version is shown to the package's admins only, who may restore it)."""
+    package, role = selectors.package_for_page(name=name, user=user)
+    manifest = selectors.version_get(package=package, version_id=version_id)
+    if manifest.deleted_at is not None and role < Role.ADMIN:
+        raise ManifestUnknown()
+    doc = selectors.manifest_document(manifest)
+    subject, indexes = _related(package, manifest)
+    platforms = _platform_manifests(package, doc) if manifest.media_type in INDEX_TYPES else []
+    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+    return VersionDetail(
+        package=package,
+        manifest=manifest,
+        role=role,
+        tags=selectors.version_tags(manifest),
+        downloads=_downloads(manifest),
+        size=sum(p.size for p in platforms) if platforms else selectors.image_size(doc),
+        config=config or {},
+        layers=_layers(doc),
+        platforms=platforms,
+        referrers=_referrers(package, manifest),
+        subject=subject,
+        indexes=indexes,
+    )
