@@ -2,7 +2,7 @@
 built from selectors' reads. Views call one function here and render; templates only display.
 
 REGISTRY.md "Package pages": the install box pulls ``latest`` when that tag exists, else the newest
-tag that is not a referrer's (``sha256-…`` fallback tags and tags on signatures or SBOMs never show);
+tag of an image (``selectors.install_tag`` with ``kinds``: never a referrer's or a fallback tag);
 Source is the linked repository's page when the package is linked, else the source label's URL as
 given (with its own scheme); the description label is plain text, the README is sanitized markdown.
 """
@@ -20,11 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 from . import selectors
 from .exceptions import ManifestUnknown
 from .manifests import INDEX_TYPES
-from .models import DownloadCount, Manifest, Package, Role, Tag
+from .models import DownloadCount, Manifest, Package, Role
 from .readme import render_readme, sanitize_html
-
-LATEST = "latest"
-
 
 # --- the package page -----------------------------------------------------------------------------
 
@@ -46,17 +43,6 @@ def source_link(package: Package) -> SourceLink | None:
     if label_url is None:
         return None
     return SourceLink(label_url, label_url.split("://", 1)[-1].rstrip("/"), False)
-
-
-def install_tag(package: Package) -> str | None:
-    """``latest`` when it exists, else the most recently pushed tag; never a referrer's tag (a
-    signature's, an SBOM's, or a ``sha256-…`` fallback tag) nor a deleted version's."""
-    tags = Tag.objects.filter(package=package, manifest__subject_digest="", manifest__deleted_at__isnull=True).exclude(
-        name__startswith=selectors.FALLBACK_TAG_PREFIX
-    )
-    if tags.filter(name=LATEST).exists():
-        return LATEST
-    return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
 
 
 def description_html(text: str) -> SafeString:
@@ -88,12 +74,10 @@ def package_overview(*, name: str, user: Any) -> PackageOverview:
     """The package page; NameUnknown for a package the viewer cannot read."""
     page = selectors.package_page(name=name, user=user)
     package = page.package
-    tag = install_tag(package)
-    installed = Tag.objects.select_related("manifest").filter(package=package, name=tag).first() if tag else None
     return PackageOverview(
         page=page,
-        install_tag=tag,
-        platforms=selectors.version_platforms(installed.manifest) if installed else [],
+        install_tag=page.install_tag,
+        platforms=page.platforms,
         description=description_html(package.description),
         readme=render_readme(package.readme),
         source=source_link(package),

@@ -512,10 +512,15 @@ def download_chart(*, package: Package, days: int = CHART_DAYS) -> DownloadChart
     return DownloadChart(bars, peak, start, end)
 
 
+LATEST_TAG = "latest"
+
+
 def install_tag(*, package: Package) -> str | None:
-    """The tag the pull command shows: the most recently pushed tag of an image (``kinds``), never a
-    referrer's or a ``sha256-…`` fallback tag."""
+    """The tag the pull command shows: ``latest`` when it is one of them, else the most recently pushed
+    tag of an image (``kinds``); never a referrer's or a ``sha256-…`` fallback tag."""
     tags = speaking_tags(Tag.objects.filter(package=package))
+    if tags.filter(name=LATEST_TAG).exists():
+        return LATEST_TAG
     return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
 
 
