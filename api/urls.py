@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import token_views, views
+from . import token_views, views, webhooks
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -19,11 +19,35 @@ _OWNER = r"(?P<owner>[a-z0-9]+(?:-[a-z0-9]+)*)"
 SCOPES = {"user": "user", "users": rf"users/{_OWNER}", "orgs": rf"orgs/{_OWNER}"}
 
 
+_HOOK = r"(?P<hook_id>[0-9]{1,18})"
+
+
+def _hook_routes(kind: str, base: str, label: str) -> list[URLPattern]:
+    """Webhooks of an organization or a package (api.webhooks)."""
+    extra: dict[str, Any] = {"kind": kind}
+    hooks = rf"{base}/hooks"
+    return [
+        re_path(rf"{hooks}$", webhooks.HookList.as_view(), extra, name=f"api-{label}-hooks"),
+        re_path(rf"{hooks}/{_HOOK}$", webhooks.HookDetail.as_view(), extra, name=f"api-{label}-hook"),
+        re_path(rf"{hooks}/{_HOOK}/pings$", webhooks.HookPing.as_view(), extra, name=f"api-{label}-hook-ping"),
+        re_path(
+            rf"{hooks}/{_HOOK}/deliveries$", webhooks.DeliveryList.as_view(), extra, name=f"api-{label}-deliveries"
+        ),
+        re_path(
+            rf"{hooks}/{_HOOK}/deliveries/(?P<delivery_id>[0-9]{{1,18}})/attempts$",
+            webhooks.DeliveryAttempt.as_view(),
+            extra,
+            name=f"api-{label}-delivery-attempts",
+        ),
+    ]
+
+
 def _routes(kind: str, prefix: str) -> list[URLPattern]:
     extra: dict[str, Any] = {"kind": kind}
     base = rf"^{prefix}/packages"
     container = rf"{base}/container/{NAME}"
     return [
+        *_hook_routes(kind, rf"^{prefix}/packages/container/{NAME}", f"{kind}-package"),
         re_path(rf"{base}$", views.PackageList.as_view(), extra, name=f"api-{kind}-packages"),
         re_path(
             rf"{container}/versions/(?P<version_id>[0-9]{{1,18}})/restore$",
@@ -54,5 +78,6 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("user/tokens", token_views.TokenList.as_view(), name="api-user-tokens"),
+    *_hook_routes("orgs", rf"^{SCOPES['orgs']}", "orgs"),
     *(route for kind, prefix in SCOPES.items() for route in _routes(kind, prefix)),
 ]

@@ -222,6 +222,19 @@ def can(actor: Actor, name: str, action: Action) -> bool:
     )
 
 
+def may_pull(actor: Actor, package: Package) -> bool:
+    """``can(actor, package.name, PULL)`` for a package already loaded (the catalog checks many)."""
+    if _open_registry():
+        return True
+    if not _token_allows(actor, package.name, Action.PULL):
+        return False
+    if package.visibility == Visibility.PUBLIC:
+        return True
+    if actor.repository_id is not None:
+        return automation_role(actor.repository_id, package) is not None
+    return package_role(actor.user, package) is not None
+
+
 def authorize(actor: Actor, name: str, action: Action) -> None:
     """Raise unless ``actor`` may do ``action`` on ``name``, the same way whether it exists or not.
 

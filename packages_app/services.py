@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from . import events, tagging
 from .access import ANONYMOUS, Action, Actor, can, namespace_role, package_role, repository_role
 from .exceptions import (
     BlobUnknown,
@@ -35,7 +36,6 @@ from .models import (
     RepositoryCollaborator,
     Role,
     SourceRepository,
-    Tag,
     Upload,
     Visibility,
     deleted_cutoff,
@@ -154,35 +154,33 @@ def manifest_put(
         if missing:
             raise ManifestBlobUnknown(missing)
         manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
+        created = manifest is None or manifest.deleted_at is not None
         if manifest is None:
             manifest = _manifest_create(package, digest, body, parsed)
         elif manifest.deleted_at is not None:  # pushed again after a soft delete: live again
             manifest.deleted_at, manifest.deleted_tags = None, []
             manifest.save(update_fields=["deleted_at", "deleted_tags"])
-        for name_ in all_tags:
-            Tag.objects.update_or_create(package=package, name=name_, defaults={"manifest": manifest})
+        moved = tagging.tags_point(package=package, manifest=manifest, names=all_tags)
         Package.objects.filter(id=package.id).update(updated_at=timezone.now())
+        who = actor or (user.username if user is not None else "anonymous")
         audit_record(
-            package=package, user=user, actor=actor, action=AuditEvent.Action.PUSH, detail=_pushed(digest, all_tags)
+            package=package, user=user, actor=who, action=AuditEvent.Action.PUSH, detail=_pushed(digest, all_tags)
         )
         _enqueue_extraction(manifest.id)
+        events.pushed(manifest=manifest, parsed=parsed, created=created, moved=moved, actor=who)
     return manifest, parsed
 
 
 def _enqueue_extraction(manifest_id: int) -> None:
     """Labels and annotations are extracted by a worker once the manifest is committed (issue 6)."""
-    from . import tasks  # tasks import this module
-
-    # robust: a broker that is down must not fail a push already committed (beat catches up).
-    transaction.on_commit(lambda: tasks.extract_metadata.delay(manifest_id), robust=True)
+    # A broker that is down must not fail a push already committed (beat catches up).
+    events.enqueue("packages_app.tasks.extract_metadata", manifest_id)
 
 
 def _enqueue_metadata_refresh(package_id: int) -> None:
     """Deleting or restoring a version or a tag may change which version is the newest tagged one, whose
     description, licenses and source the package page shows: a worker refreshes them after the commit."""
-    from . import tasks  # tasks import this module
-
-    transaction.on_commit(lambda: tasks.refresh_package_metadata.delay(package_id), robust=True)
+    events.enqueue("packages_app.tasks.refresh_package_metadata", package_id)
 
 
 def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedManifest) -> Manifest:
@@ -229,12 +227,18 @@ def manifest_delete(*, name: str, digest: str, actor: Actor | None = None) -> No
 def tag_delete(*, name: str, tag: str, actor: Actor | None = None) -> None:
     """DELETE by tag: only the tag; the manifest stays pullable by digest."""
     package = package_get(name=name)
-    deleted, _ = Tag.objects.filter(package=package, name=tag).delete()
-    if not deleted:
+    manifest = Manifest.objects.filter(package=package, tags__name=tag).first()
+    if manifest is None or not tagging.tag_remove(package=package, name=tag):
         raise ManifestUnknown(detail={"tag": tag[:200]})
     who = actor or ANONYMOUS
     audit_record(package=package, user=who.user, actor=who.label, action=AuditEvent.Action.DELETE_TAG, detail=tag)
     _enqueue_metadata_refresh(package.id)
+    data = events.version_data(manifest, _all_tags(manifest)) | {"previous": {tag: manifest.digest}}
+    events.emit(events.TAG_UPDATED, package=package, actor=who.label, data=data)
+
+
+def _all_tags(manifest: Manifest) -> list[str]:
+    return list(manifest.tags.order_by("name").values_list("name", flat=True))
 
 
 # --- package settings ---------------------------------------------------------------------------
@@ -259,6 +263,9 @@ def package_set_visibility(*, package: Package, user: Any, visibility: str) -> P
     package.visibility = visibility
     package.save(update_fields=["visibility", "updated_at"])
     audit_record(package=package, user=user, action=AuditEvent.Action.VISIBILITY, detail=f"{old} → {visibility}")
+    if old != visibility:
+        data = {"visibility_from": old}
+        events.emit(events.VISIBILITY_CHANGED, package=package, actor=user.username, data=data)
     return package
 
 
@@ -552,9 +559,8 @@ def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False
     _check_deletable(package, [manifest.id])
     now = timezone.now()
     with transaction.atomic():
-        tags = list(Tag.objects.filter(manifest=manifest).order_by("name").values_list("name", flat=True))
         ids = [manifest.id, *_own_children(manifest)]
-        Tag.objects.filter(manifest_id__in=ids).delete()
+        tags = tagging.tags_remove_from(manifest_ids=ids)
         Manifest.objects.filter(id=manifest.id).update(deleted_at=now, deleted_tags=tags)
         Manifest.objects.filter(id__in=ids[1:]).update(deleted_at=now, deleted_tags=[])
         audit_record(
@@ -565,6 +571,9 @@ def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False
             detail=_pushed(manifest.digest, tags),
         )
         _enqueue_metadata_refresh(package.id)
+        events.emit(
+            events.VERSION_DELETED, package=package, actor=actor.label, data=events.version_data(manifest, tags)
+        )
     manifest.refresh_from_db()
     return manifest
 
@@ -597,10 +606,7 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
         Manifest.objects.filter(package=package, deleted_at=manifest.deleted_at, parents=manifest).update(
             deleted_at=None
         )
-        taken = set(Tag.objects.filter(package=package, name__in=manifest.deleted_tags).values_list("name", flat=True))
-        Tag.objects.bulk_create(
-            [Tag(package=package, name=t, manifest=manifest) for t in manifest.deleted_tags if t not in taken]
-        )
+        back = tagging.tags_restore(package=package, manifest=manifest, names=manifest.deleted_tags)
         audit_record(
             package=package,
             user=actor.user,
@@ -609,6 +615,9 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
             detail=_pushed(manifest.digest, manifest.deleted_tags),
         )
         _enqueue_metadata_refresh(package.id)
+        events.emit(
+            events.VERSION_RESTORED, package=package, actor=actor.label, data=events.version_data(manifest, back)
+        )
     manifest.refresh_from_db()
     return manifest
 
@@ -624,6 +633,7 @@ def package_delete(*, package: Package, actor: Actor) -> Package:
         Package.all_objects.filter(id=package.id).update(deleted_at=package.deleted_at, deleted_by=actor.user)
         Upload.objects.filter(package=package).delete()  # sessions of a deleted package cannot finish
         audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.DELETE_PACKAGE)
+        events.emit(events.PACKAGE_DELETED, package=package, actor=actor.label)
     return package
 
 
@@ -648,6 +658,7 @@ def package_restore(*, package: Package, actor: Actor) -> Package:
             ):
                 raise _expired("Packages")
             audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.RESTORE_PACKAGE)
+            events.emit(events.PACKAGE_RESTORED, package=package, actor=actor.label)
     except IntegrityError:  # a push created the name at this very moment
         raise ValidationError(
             f"The name {package.name} was used again since: it cannot be restored.", code="reused"

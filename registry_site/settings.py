@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "tokens_app",
     "v2api",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +230,8 @@ WHARF_MAX_MANIFEST_SIZE = envint("WHARF_MAX_MANIFEST_SIZE", 4 * 1024**2)
 WHARF_UPLOAD_TIMEOUT = envint("WHARF_UPLOAD_TIMEOUT", 600)
 WHARF_S3_PART_SIZE = envint("WHARF_S3_PART_SIZE", 16 * 1024**2)
 WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
+# GET /v2/_catalog returns at most this many names per page, whatever ``n`` asks (then a Link follows).
+WHARF_CATALOG_MAX_ENTRIES = envint("WHARF_CATALOG_MAX_ENTRIES", 1000)
 # Pushes and deletes without credentials happen only when this is set on purpose (a throwaway
 # development registry); normally every write needs a personal access token.
 WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
@@ -292,6 +295,20 @@ CELERY_BEAT_SCHEDULE = {
     "extract-pending-metadata": {"task": "packages_app.tasks.extract_pending_metadata", "schedule": 300.0},
     "purge-deleted": {"task": "packages_app.tasks.purge_deleted", "schedule": 86400.0},
 }
+
+# --- Integrations: webhooks ---------------------------------------------------------------------
+# The registry's public address as clients reach it (links in webhook bodies).
+WHARF_PUBLIC_URL = (envstr("WHARF_PUBLIC_URL") or f"http://{envstr('WHARF_LISTEN', '127.0.0.1:8000')}").rstrip("/")
+# Webhook targets resolving to loopback, link-local, private or reserved addresses are refused unless
+# their host (or host:port) is listed here (webhooks.transport).
+WHARF_WEBHOOK_ALLOWED_HOSTS = [h.strip().lower() for h in envstr("WHARF_WEBHOOK_ALLOWED_HOSTS").split(",") if h.strip()]
+WHARF_WEBHOOK_TIMEOUT_SECONDS = envint("WHARF_WEBHOOK_TIMEOUT_SECONDS", 5)
+WHARF_WEBHOOK_MAX_RESPONSE_BYTES = envint("WHARF_WEBHOOK_MAX_RESPONSE_BYTES", 65536)
+WHARF_WEBHOOK_RETRIES = envint("WHARF_WEBHOOK_RETRIES", 5)
+WHARF_WEBHOOK_BACKOFF_SECONDS = envint("WHARF_WEBHOOK_BACKOFF_SECONDS", 30)
+# An untagged image pushed by digest is announced this many seconds later, unless it became a platform
+# of an index (or got a tag) meanwhile: a multi-platform push gives one event, naming the index.
+WHARF_WEBHOOK_UNTAGGED_DELAY_SECONDS = envint("WHARF_WEBHOOK_UNTAGGED_DELAY_SECONDS", 60)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),
     path("settings/", include("tokens_app.urls")),
+    path("", include("webhooks.urls")),  # /orgs/<name>/hooks…, /<owner>/<name>/-/settings/hooks…
     path("orgs/", include("accounts.urls")),
     path("api/", include("api.urls")),
     path("repos/", include("packages_app.repository_urls")),

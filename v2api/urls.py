@@ -7,6 +7,7 @@ from django.urls import path, re_path
 
 from .views.base import ApiVersionView, UnknownEndpointView
 from .views.blobs import BlobView
+from .views.catalog import CatalogView
 from .views.manifests import ManifestView
 from .views.referrers import ReferrersView
 from .views.tags import TagsListView
@@ -16,6 +17,7 @@ NAME = r"(?P<name>[^?#]+?)"
 
 urlpatterns = [
     path("", ApiVersionView.as_view(), name="v2-base"),
+    path("_catalog", CatalogView.as_view(), name="v2-catalog"),
     re_path(rf"^{NAME}/blobs/uploads/?$", UploadStartView.as_view(), name="v2-upload-start"),
     re_path(rf"^{NAME}/blobs/uploads/(?P<upload_id>[^/]+)$", UploadView.as_view(), name="v2-upload"),
     re_path(rf"^{NAME}/blobs/(?P<digest>[^/]+)$", BlobView.as_view(), name="v2-blob"),

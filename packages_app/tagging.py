@@ -1,0 +1,50 @@
+"""The one place that writes tags: pointing tags at a version, removing them, putting them back.
+
+Every surface that changes a tag — a manifest PUT over ``/v2``, ``DELETE /v2/…/manifests/<tag>``,
+deleting or restoring a version on the pages or in the REST API — comes through here, so a rule about
+tags (``packages_app.tag_rules``: immutable and protected tags) is checked in one place for all of them.
+Callers hold the transaction; these functions only write rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .models import Manifest, Package, Tag
+
+
+def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str]) -> dict[str, str | None]:
+    """Point each tag in ``names`` at ``manifest``. Returns the tags that changed, each with the digest
+    it pointed at before (None: a new tag). Every tag is written, so its ``updated_at`` (garbage
+    collection's grace period) is renewed even when it already pointed there."""
+    wanted = list(dict.fromkeys(names))
+    current = dict(Tag.objects.filter(package=package, name__in=wanted).values_list("name", "manifest_id"))
+    digests = dict(Manifest.objects.filter(id__in=set(current.values())).values_list("id", "digest"))
+    moved: dict[str, str | None] = {}
+    for name in wanted:
+        Tag.objects.update_or_create(package=package, name=name, defaults={"manifest": manifest})
+        if current.get(name) != manifest.id:
+            moved[name] = digests.get(current[name]) if name in current else None
+    return moved
+
+
+def tag_remove(*, package: Package, name: str) -> bool:
+    """Remove one tag (the version stays). False when there was no such tag."""
+    deleted, _ = Tag.objects.filter(package=package, name=name).delete()
+    return bool(deleted)
+
+
+def tags_remove_from(*, manifest_ids: list[int]) -> list[str]:
+    """Remove every tag of these versions (a version delete). Returns the first one's tag names."""
+    names = list(Tag.objects.filter(manifest_id=manifest_ids[0]).order_by("name").values_list("name", flat=True))
+    Tag.objects.filter(manifest_id__in=manifest_ids).delete()
+    return names
+
+
+def tags_restore(*, package: Package, manifest: Manifest, names: Iterable[str]) -> list[str]:
+    """Put a restored version's tags back, except those pushed again since to another version."""
+    wanted = list(names)
+    taken = set(Tag.objects.filter(package=package, name__in=wanted).values_list("name", flat=True))
+    back = [t for t in wanted if t not in taken]
+    Tag.objects.bulk_create([Tag(package=package, name=t, manifest=manifest) for t in back])
+    return back
