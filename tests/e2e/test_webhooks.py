@@ -1,4 +1,5 @@
-"""Webhooks end to end: a real gunicorn, a real Celery worker on Redis (db 5, a private queue), a real
+"""Webhooks end to end: a real gunicorn, a real Celery worker on Redis
+(``WHARF_TEST_REDIS_URL``, a private queue), a real
 Docker engine and a real HTTP listener on loopback (allowed by WHARF_WEBHOOK_ALLOWED_HOSTS).
 
 A two-platform ``docker manifest push`` gives the listener exactly one signed ``package.published``,
@@ -27,12 +28,11 @@ from packages_app.models import Manifest, Tag
 from tests.conftest import make_pat
 from tests.e2e.conftest import ROOT, DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest, pushed_digest_of_list
-from tests.e2e.test_storm import redis_answers
+from tests.e2e.test_storm import REDIS, redis_answers
 from tests.webhooks.listener import Listener, Received, listening
 
 pytestmark = pytest.mark.e2e
 
-REDIS = "redis://127.0.0.1:6379/5"
 SECRET = "e2e-hook-secret"
 UNTAGGED_DELAY = 3
 
