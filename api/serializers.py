@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -13,7 +14,8 @@ from packages_app.models import Manifest, Package, Role, Visibility
 
 
 def _absolute(request: Any, path: str) -> str:
-    return str(request.build_absolute_uri(path))
+    """An absolute URL on WHARF_PUBLIC_URL (the request's Host header never decides it)."""
+    return f"{settings.WHARF_PUBLIC_URL}{path}"
 
 
 class OwnerSerializer(serializers.Serializer):

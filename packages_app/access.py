@@ -23,14 +23,14 @@ caller may not read answers exactly as one that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, Q
 
-from .exceptions import Denied, NameUnknown, Unauthorized
+from .exceptions import INSUFFICIENT_SCOPE, Denied, NameUnknown, Unauthorized
 from .models import Package, PackagePermission, Role, Visibility
 
 
@@ -235,29 +235,67 @@ def may_pull(actor: Actor, package: Package) -> bool:
     return package_role(actor.user, package) is not None
 
 
+def challenge_scope(name: str, action: Action) -> str:
+    """The token scope a refusal asks for. A push asks for ``pull,push``, as distribution does: clients
+    that keep the first token they get (oras-py) also need pull on the way (HEAD before PUT)."""
+    actions = "pull,push" if action is Action.PUSH else action.value
+    return f"repository:{name}:{actions}"
+
+
+def grant_would_allow(actor: Actor, name: str, action: Action) -> bool:
+    """Whether ``actor`` holds a registry token that lacks only the grant: a new token for the same
+    credentials would allow ``action`` on ``name``."""
+    return actor.grants is not None and can(replace(actor, grants=None), name, action)
+
+
 def authorize(actor: Actor, name: str, action: Action) -> None:
     """Raise unless ``actor`` may do ``action`` on ``name``, the same way whether it exists or not.
 
     Anonymous callers are asked to authenticate. A token without the action's scope is told which
     scope is missing, before any package is looked at (so the answer is the same whether the package
     exists or not). A signed-in caller who cannot read the package gets NAME_UNKNOWN for pulls and
-    deletes and a plain DENIED for pushes; one whose registry token lacks the grant is asked for a new one.
+    deletes and a DENIED saying why for pushes; one whose registry token lacks the grant is asked for a
+    new one (RFC 6750 ``insufficient_scope``).
     A fine-grained token outside its reach is answered as for a missing name it could not create.
     """
     if can(actor, name, action):
         return
-    scope = f"repository:{name}:{action.value}"
-    if actor.is_anonymous:
+    scope = challenge_scope(name, action)
+    if actor.is_anonymous and actor.grants is None:
         raise Unauthorized(scope=scope)
     if actor.scopes is not None and SCOPE_FOR[action] not in actor.scopes:
         raise Denied(f"permission_denied: the token lacks the {SCOPE_FOR[action]} scope")
     if not _within_reach(actor, name, action):
-        raise Denied() if action is Action.PUSH else NameUnknown()  # as for a name nobody may create
+        if action is Action.PUSH:  # the same for every name outside the reach, existing or not
+            raise Denied(f"this fine-grained token does not reach {name}")
+        raise NameUnknown()
     if role_allows(actor.user, name, action, repository_id=actor.repository_id):
-        raise Unauthorized("the registry token does not grant this action; request a new one", scope=scope)
-    if action is Action.PUSH or _sees(actor, name):
-        raise Denied()
+        raise Unauthorized(
+            "the registry token does not grant this action; request a new one", scope=scope, error=INSUFFICIENT_SCOPE
+        )
+    if actor.is_anonymous:  # an anonymous registry token: log in for more
+        raise Unauthorized(scope=scope, error=INSUFFICIENT_SCOPE)
+    if action is Action.PUSH:
+        raise Denied(push_refusal(actor, name))
+    if _sees(actor, name):
+        raise Denied(f"you cannot {action.value} {name}: it needs the {ROLE_FOR[action].label.lower()} role")
     raise NameUnknown()
+
+
+def push_refusal(actor: Actor, name: str) -> str:
+    """Why a push is refused, in words docker shows as they are (a default message makes docker 20.10
+    retry for a minute and then print a bare "denied"). Only what the caller may know: a package it
+    cannot read is described as a name it cannot create, exactly as a missing one would be."""
+    namespace = name.split("/", 1)[0]
+    if _sees(actor, name):
+        return f"you may read {name} but not push to it: pushing needs the write role"
+    if actor.repository_id is not None:
+        creator, who = automation_can_create(actor.repository_id, namespace), "this repository's automation token"
+    else:
+        creator, who = can_create(actor.user, namespace), "you"
+    if creator:
+        return f"the name {name} is taken by a package you cannot write to"
+    return f"{who} cannot create packages in {namespace}"
 
 
 def _sees(actor: Actor, name: str) -> bool:

@@ -103,17 +103,30 @@ class Unsupported(RegistryError):
 
 
 class Unauthorized(RegistryError):
-    """Credentials are missing, invalid or insufficient; ``scope`` goes into the Bearer challenge."""
+    """Credentials are missing, invalid or insufficient. ``scope`` (space-separated, as in the token
+    request) and ``error`` (RFC 6750 §3.1: ``invalid_token`` or ``insufficient_scope``; empty when the
+    request carried no token) go into the Bearer challenge."""
 
     message = "authentication required"
 
-    def __init__(self, message: str | None = None, *, scope: str = "", detail: Any = None) -> None:
+    def __init__(self, message: str | None = None, *, scope: str = "", error: str = "", detail: Any = None) -> None:
         super().__init__(message, detail=detail)
         self.scope = scope
+        self.error = error
+
+
+INVALID_TOKEN = "invalid_token"
+INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
 class Denied(RegistryError):
     message = "requested access to the resource is denied"
+
+
+class TooManyScopes(RegistryError):
+    """A token request asks for more scopes than WHARF_TOKEN_MAX_SCOPES."""
+
+    message = "too many scopes in one token request"
 
 
 class DeleteRefused(Denied):

@@ -274,7 +274,6 @@ def repository(request: HttpRequest, owner: str, name: str, new_token: str = "")
         "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
         "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
         "new_token": new_token,
-        "host": request.get_host(),
     }
     return render(request, "packages_app/repository.html", context)
 

@@ -45,7 +45,7 @@ def _admin_of(request: HttpRequest, name: str) -> Package:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     page = selectors.home_page(user=request.user, query=_query(request))
-    return render(request, "packages_app/home.html", {"page": page, "host": request.get_host()})
+    return render(request, "packages_app/home.html", {"page": page})
 
 
 @require_GET
@@ -64,7 +64,7 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
     except NameUnknown:
         raise Http404(NOT_FOUND) from None
     context = {"page": overview, "package": overview.package, "tab": "overview", "is_admin": overview.is_admin}
-    return render(request, "packages_app/package.html", context | {"host": request.get_host()})
+    return render(request, "packages_app/package.html", context)
 
 
 @require_GET
@@ -77,7 +77,7 @@ def version(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
     except ManifestUnknown:
         raise Http404("No such version") from None
     context = {"v": detail, "package": detail.package, "tab": "versions", "is_admin": detail.is_admin}
-    return render(request, "packages_app/version.html", context | {"host": request.get_host()})
+    return render(request, "packages_app/version.html", context)
 
 
 @require_GET
@@ -91,7 +91,7 @@ def versions(request: HttpRequest, name: str) -> HttpResponse:
     tag = request.GET.get("tag", "").strip()[:128]
     page = selectors.versions_page(package=package, view=view, page=request.GET.get("page", 1), tag=tag)
     context = {"page": page, "package": package, "tab": "versions", "is_admin": role >= Role.ADMIN, "tag": tag}
-    return render(request, "packages_app/versions.html", context | {"host": request.get_host()})
+    return render(request, "packages_app/versions.html", context)
 
 
 def _settings_page(request: HttpRequest, package: Package, form: VisibilityForm | None = None) -> HttpResponse:

@@ -240,10 +240,16 @@ WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
 WHARF_SITE_HOSTS = [h.strip().lower() for h in envstr("WHARF_SITE_HOSTS").split(",") if h.strip()]
 # Lifetime of a repository's automation tokens (the GITHUB_TOKEN analogue), seconds.
 WHARF_AUTOMATION_TOKEN_SECONDS = envint("WHARF_AUTOMATION_TOKEN_SECONDS", 3600)
+# The registry's public address, as clients reach it (scheme://host[:port], no path): the Bearer
+# realm, the token service and the pages' pull commands come from it, never from a request's Host
+# header (which anyone can set). Defaults to the address gunicorn listens on (WHARF_LISTEN).
+WHARF_PUBLIC_URL = (envstr("WHARF_PUBLIC_URL") or f"http://{envstr('WHARF_LISTEN', '127.0.0.1:8000')}").rstrip("/")
 # Registry bearer tokens: their lifetime outlasts an upload session, and the service name they are
-# issued for (defaults to the host name the client used).
+# issued for (defaults to the host[:port] of WHARF_PUBLIC_URL).
 WHARF_REGISTRY_TOKEN_SECONDS = envint("WHARF_REGISTRY_TOKEN_SECONDS", 900)
 WHARF_REGISTRY_SERVICE = envstr("WHARF_REGISTRY_SERVICE")
+# At most this many repository scopes in one /token request (each costs role lookups and token bytes).
+WHARF_TOKEN_MAX_SCOPES = envint("WHARF_TOKEN_MAX_SCOPES", 50)
 
 # --- Django REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -59,12 +59,22 @@ def is_registry_path(path: str) -> bool:
     return path.startswith(REGISTRY_PREFIX) or path == TOKEN_PATH
 
 
+def _registry_path(path: str) -> str:
+    """``//v2/…`` (a registry URL configured with a trailing slash) is ``/v2/…``: the registry answers
+    it, never the pages' HTML 404."""
+    collapsed = "/" + path.lstrip("/")
+    return collapsed if collapsed != path and is_registry_path(collapsed) else path
+
+
 def route_by_path(registry: WSGIApp, site: WSGIApp) -> WSGIApp:
     """One WSGI application: registry paths to ``registry``, the rest to ``site``."""
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        app = registry if is_registry_path(environ.get("PATH_INFO", "")) else site
-        return app(environ, start_response)
+        path = _registry_path(environ.get("PATH_INFO", ""))
+        if is_registry_path(path):
+            environ["PATH_INFO"] = path
+            return registry(environ, start_response)
+        return site(environ, start_response)
 
     return application
 

@@ -34,6 +34,13 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def public_url(settings: Any) -> str:
+    """The registry's public address in tests (the realm, token service and pages' host come from it)."""
+    settings.WHARF_PUBLIC_URL = "http://registry.example"
+    return "http://registry.example"
+
+
 @pytest.fixture
 def open_registry(settings: Any) -> None:
     """Anonymous pushes allowed (the explicit WHARF_ANONYMOUS_PUSH setting)."""

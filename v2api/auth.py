@@ -15,12 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
-from packages_app.exceptions import Unauthorized
+from packages_app.exceptions import INVALID_TOKEN, Unauthorized
 from tokens_app import registry_tokens
 from tokens_app.reach import reach_of
 from tokens_app.services import (
@@ -35,9 +36,15 @@ AUTOMATION_SCOPES = frozenset({"read:packages", "write:packages"})
 _CACHE_ATTR = "_wharf_actor"
 
 
-def service_name(request: Any) -> str:
-    """The ``service`` registry tokens are issued for: configured, or the host the client used."""
-    return str(settings.WHARF_REGISTRY_SERVICE or _django(request).get_host())
+def public_host() -> str:
+    """``host[:port]`` of WHARF_PUBLIC_URL: what clients type in ``docker login`` and ``docker pull``."""
+    return urlsplit(settings.WHARF_PUBLIC_URL).netloc
+
+
+def service_name(request: Any = None) -> str:
+    """The ``service`` registry tokens are issued for: configured, or the public host. Never the
+    request's Host header, which anyone can set (a token would then be minted for their audience)."""
+    return str(settings.WHARF_REGISTRY_SERVICE or public_host())
 
 
 def _django(request: Any) -> Any:
@@ -73,10 +80,10 @@ def _actor_for_bearer(request: Any, token: str) -> Actor:
     try:
         grant = registry_tokens.verify(token, service=service_name(request))
     except registry_tokens.BearerRejected as exc:
-        raise Unauthorized(exc.reason) from None
+        raise Unauthorized(exc.reason, error=INVALID_TOKEN) from None
     user = get_user_model().objects.filter(username=grant.username, is_active=True).first() if grant.username else None
     if grant.username and user is None:
-        raise Unauthorized("the account this token was issued to no longer exists")
+        raise Unauthorized("the account this token was issued to no longer exists", error=INVALID_TOKEN)
     if grant.repository_id is not None:
         return Actor(scopes=AUTOMATION_SCOPES, grants=grant.access, repository_id=grant.repository_id)
     return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access, reach=grant.reach)
@@ -122,8 +129,9 @@ def allowed(request: Any, name: str, action: Action) -> bool:
     return can(actor_for(request), name, action)
 
 
-def challenge(request: Any, scope: str = "") -> str:
-    """``WWW-Authenticate`` pointing clients at the token endpoint."""
-    realm = _django(request).build_absolute_uri("/token")
-    value = f'Bearer realm="{realm}",service="{service_name(request)}"'
-    return value + (f',scope="{scope}"' if scope else "")
+def challenge(request: Any, scope: str = "", error: str = "") -> str:
+    """``WWW-Authenticate`` pointing clients at the token endpoint on the public URL, with the RFC 6750
+    §3 ``error`` (``invalid_token``, ``insufficient_scope``) when the request carried a token."""
+    value = f'Bearer realm="{settings.WHARF_PUBLIC_URL}/token",service="{service_name()}"'
+    value += f',scope="{scope}"' if scope else ""
+    return value + (f',error="{error}"' if error else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -38,6 +39,7 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.Unsupported: ("UNSUPPORTED", 405),
     domain.Unauthorized: ("UNAUTHORIZED", 401),
     domain.Denied: ("DENIED", 403),
+    domain.TooManyScopes: ("DENIED", 400),
 }
 
 # How many MANIFEST_BLOB_UNKNOWN entries one answer lists before summing up the rest.
@@ -65,7 +67,7 @@ def _headers(exc: domain.RegistryError, request: Any) -> dict[str, str]:
     if isinstance(exc, domain.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
     if isinstance(exc, domain.Unauthorized):
-        return {"WWW-Authenticate": auth.challenge(request, exc.scope)}
+        return {"WWW-Authenticate": auth.challenge(request, exc.scope, exc.error)}
     return {}
 
 
@@ -94,6 +96,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Htt
         return domain_error_response(exc, request)
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return error_response(405, [oci_error("UNSUPPORTED", "method not allowed on this endpoint")])
+    if isinstance(exc, SuspiciousOperation):  # e.g. more query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return error_response(400, [oci_error("DENIED", str(exc))])
     if isinstance(exc, Http404):
         return error_response(404, [oci_error("NAME_UNKNOWN", "not found")])
     if isinstance(exc, drf_exceptions.APIException):

@@ -144,7 +144,8 @@ def test_a_package_with_a_slashed_name_has_its_pages_under_the_full_path(owner: 
 # --- the package page -----------------------------------------------------------------------------
 
 
-def test_the_package_page_shows_description_license_source_and_pull_command(owner: Any) -> None:
+def test_the_package_page_shows_description_license_source_and_pull_command(owner: Any, settings: Any) -> None:
+    settings.WHARF_PUBLIC_URL = "https://registry.example.com"
     publish(
         "acme/app",
         owner,
@@ -153,11 +154,12 @@ def test_the_package_page_shows_description_license_source_and_pull_command(owne
         licenses="Apache-2.0",
         source_url="https://git.example.com/acme/app",
     )
-    page = text(as_user(None).get("/acme/app", HTTP_HOST="registry.example.com"))
+    page = text(as_user(None).get("/acme/app", HTTP_HOST="evil.test"))
     assert "A &lt;b&gt;tiny&lt;/b&gt; web server" in page
     assert "Apache-2.0" in page
     assert '<a class="source-link" href="https://git.example.com/acme/app" rel="noopener nofollow">' in page
-    assert "docker pull registry.example.com/acme/app:1.0" in page
+    assert "docker pull registry.example.com/acme/app:1.0" in page  # WHARF_PUBLIC_URL, never the Host header
+    assert "evil.test" not in page
     assert 'data-copy="pull-command"' in page
 
 
@@ -171,19 +173,21 @@ def test_a_source_that_is_not_an_http_link_is_not_a_link(owner: Any, source: str
     assert f'href="{source}"' not in page
 
 
-def test_the_pull_command_uses_the_newest_tag_and_never_a_fallback_tag(owner: Any) -> None:
+def test_the_pull_command_uses_the_newest_tag_and_never_a_fallback_tag(owner: Any, settings: Any) -> None:
+    settings.WHARF_PUBLIC_URL = "https://wharf.test"
     publish("acme/app", owner)
     push_image("acme/app", make_image(seed="two"), tag="2.0", user=owner)
     signature = make_image(seed="sig", artifact_type=COSIGN)
     push_image("acme/app", signature, tag="sha256-" + "a" * 64 + ".sig", user=owner)
-    page = text(as_user(owner).get("/acme/app", HTTP_HOST="wharf.test"))
+    page = text(as_user(owner).get("/acme/app"))
     assert "docker pull wharf.test/acme/app:2.0" in page
     assert "docker pull wharf.test/acme/app:sha256-" not in page
 
 
-def test_a_package_with_only_fallback_tags_has_no_pull_command(owner: Any) -> None:
+def test_a_package_with_only_fallback_tags_has_no_pull_command(owner: Any, settings: Any) -> None:
+    settings.WHARF_PUBLIC_URL = "https://wharf.test"
     push_image("acme/app", make_image(seed="x"), tag="sha256-" + "b" * 64, user=owner)
-    page = text(as_user(owner).get("/acme/app", HTTP_HOST="wharf.test"))
+    page = text(as_user(owner).get("/acme/app"))
     assert "docker pull wharf.test/acme/app:" not in page
     assert "No tagged version yet" in page
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.http import HttpResponse
 
 from packages_app import selectors, services, uploads
-from packages_app.access import Action
-from packages_app.exceptions import NameInvalid
+from packages_app.access import Action, challenge_scope, grant_would_allow
+from packages_app.exceptions import INSUFFICIENT_SCOPE, NameInvalid, Unauthorized
 from packages_app.models import Blob, Upload
 from packages_app.names import parse_digest, parse_name
 
@@ -34,24 +34,40 @@ def _created(name: str, blob: Blob) -> HttpResponse:
     return empty(201, {"Location": f"/v2/{name}/blobs/{blob.digest}", "Docker-Content-Digest": blob.digest})
 
 
-def _mountable_source(request: Any, source: str | None) -> str | None:
-    """The mount source, if it is a valid name the caller may read (otherwise: no mount, no hint)."""
+def _source_name(params: Any) -> str | None:
+    """The valid ``from`` of a mount request, else None (then no mount is tried)."""
+    source = params.get("from") if "mount" in params else None
     if not source:
         return None
     try:
         parse_name(source)
     except NameInvalid:
         return None
-    return source if auth.allowed(request, source, Action.PULL) else None
+    return str(source)
+
+
+def _mountable_source(request: Any, name: str, source: str | None) -> str | None:
+    """The mount source, if the caller may read it (otherwise: no mount, no hint). A registry token
+    that lacks ``SRC:pull`` while the caller's credentials would get it is sent back for one (as the
+    reference registry does), so token clients mount instead of uploading again."""
+    if source is None or auth.allowed(request, source, Action.PULL):
+        return source
+    if grant_would_allow(auth.actor_for(request), source, Action.PULL):
+        scope = f"{challenge_scope(name, Action.PUSH)} {challenge_scope(source, Action.PULL)}"
+        raise Unauthorized(
+            "the registry token does not grant pull on the mount source", scope=scope, error=INSUFFICIENT_SCOPE
+        )
+    return None
 
 
 class UploadStartView(RegistryView):
     def post(self, request: Any, name: str) -> HttpResponse:
-        actor = self.writable(request, name)
         params = request.query_params
+        source = _source_name(params)
+        actor = self._writer(request, name, source)
         if "mount" in params:
             parse_digest(params["mount"])
-            source = _mountable_source(request, params.get("from"))
+            source = _mountable_source(request, name, source)
             blob = (
                 services.blob_mount(name=name, digest=params["mount"], source=source, user=actor.user)
                 if source
@@ -70,6 +86,16 @@ class UploadStartView(RegistryView):
             return _created(name, blob)
         upload = uploads.upload_start(name=name, user=actor.user)
         return _session_response(202, name, upload)
+
+    def _writer(self, request: Any, name: str, source: str | None) -> auth.Actor:
+        """The caller, if it may push to ``name``. A challenge for a mount also asks for pull on its
+        source, so a token client gets both in one token (distribution does the same)."""
+        try:
+            return self.writable(request, name)
+        except Unauthorized as exc:
+            if source is not None:
+                exc.scope = f"{exc.scope} {challenge_scope(source, Action.PULL)}".strip()
+            raise
 
 
 class UploadView(RegistryView):
