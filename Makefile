@@ -25,9 +25,15 @@ migrate: $(RUN_STAMP)
 
 run: migrate
 	@echo "Wharf on http://$${WHARF_LISTEN:-127.0.0.1:8000} (data in $${WHARF_DATA_DIR:-./data})"
+	@# The worker in the background, gunicorn in front. Ctrl-C reaches both (one process group); on
+	@# any exit the worker is stopped and waited for, so nothing outlives `make run` (Ctrl-C is a
+	@# normal stop: status 0). A development
+	@# machine often runs as root: Celery's warning about it (run production workers as their own
+	@# user) is left out here, where it would greet every start.
+	@PYTHONWARNINGS="ignore:You're running the worker with superuser privileges" \
 	$(VENV)/bin/celery -A registry_site worker --beat --pool=solo --loglevel=INFO \
 	    --schedule="$${WHARF_DATA_DIR:-data}/celerybeat-schedule" & \
-	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 0' INT; trap 'exit 143' TERM; \
 	$(VENV)/bin/gunicorn -c registry_site/gunicorn.conf.py registry_site.wsgi
 
 lint: $(DEV_STAMP)

@@ -8,6 +8,8 @@ sendfile (wsgi.file_wrapper), and chunked request bodies are de-chunked in ``wsg
 from __future__ import annotations
 
 import os
+import sys
+from typing import Any
 
 bind = os.environ.get("WHARF_LISTEN", "127.0.0.1:8000")
 workers = int(os.environ.get("WHARF_WORKERS", "2"))
@@ -20,3 +22,19 @@ errorlog = "-"
 # gunicorn's control socket defaults to one path per machine user, so two registries (or a test
 # server beside `make run`) would fight over it; Wharf does not use it.
 control_socket_disable = True
+# Client bytes that are not HTTP (docker's TLS probe) are logged at debug, not as a warning per pull.
+logger_class = "registry_site.gunicorn_logging.Logger"
+
+
+def worker_int(worker: Any) -> None:
+    """SIGINT or SIGQUIT (Ctrl-C on `make run`, gunicorn's quick shutdown): leave at once.
+
+    gunicorn's own handler calls sys.exit, and the interpreter then waits for every request thread —
+    one blocked reading a half-sent request or a kept-alive connection included — until the master
+    SIGKILLs the worker after graceful_timeout (30 s: "Worker was sent SIGKILL! Perhaps out of memory?").
+    A request cut short here is one a crash would cut too: an upload resumes from its last committed
+    chunk. SIGTERM (a graceful stop) still lets requests in flight finish.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -323,4 +323,8 @@ LOGGING = {
     "filters": {"one_line_refusals": {"()": "registry_site.logging.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": envstr("WHARF_LOG_LEVEL", "INFO")},
+    # Django logs every 4xx as a warning ("Unauthorized: /v2/" for each challenge a client answers,
+    # with a traceback for each PermissionDenied). They are the clients' mistakes and the access log
+    # (WHARF_ACCESS_LOG) has them, one line each; 5xx stay errors with their traceback.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
