@@ -17,7 +17,7 @@ threads = int(os.environ.get("WHARF_THREADS", "8"))
 worker_class = "gthread"
 timeout = int(os.environ.get("WHARF_WORKER_TIMEOUT", "120"))
 keepalive = 5
-accesslog = "-" if os.environ.get("WHARF_ACCESS_LOG", "") in {"1", "true", "yes"} else None
+accesslog = "-" if os.environ.get("WHARF_ACCESS_LOG", "").strip().lower() in {"1", "true", "yes", "on"} else None
 errorlog = "-"
 # gunicorn's control socket defaults to one path per machine user, so two registries (or a test
 # server beside `make run`) would fight over it; Wharf does not use it.

@@ -316,15 +316,13 @@ WHARF_WEBHOOK_BACKOFF_SECONDS = envint("WHARF_WEBHOOK_BACKOFF_SECONDS", 30)
 # of an index (or got a tag) meanwhile: a multi-platform push gives one event, naming the index.
 WHARF_WEBHOOK_UNTAGGED_DELAY_SECONDS = envint("WHARF_WEBHOOK_UNTAGGED_DELAY_SECONDS", 60)
 
+# gunicorn writes the access log (registry_site/gunicorn.conf.py); Django's log leaves out what it has.
+WHARF_ACCESS_LOG = envbool("WHARF_ACCESS_LOG", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # registry_site.logging: an expected 403/404 is one line, not a traceback
-    "filters": {"one_line_refusals": {"()": "registry_site.logging.OneLineRefusals"}},
+    "filters": {"one_line_refusals": {"()": "registry_site.logging.OneLineRefusals", "access_log": WHARF_ACCESS_LOG}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": envstr("WHARF_LOG_LEVEL", "INFO")},
-    # Django logs every 4xx as a warning ("Unauthorized: /v2/" for each challenge a client answers,
-    # with a traceback for each PermissionDenied). They are the clients' mistakes and the access log
-    # (WHARF_ACCESS_LOG) has them, one line each; 5xx stay errors with their traceback.
-    "loggers": {"django.request": {"level": "ERROR"}},
 }
