@@ -51,6 +51,11 @@ def artifact(*, subject: Image | None, seed: str, config_type: str = "applicatio
     return Image(config, [layer], canonical(document), document["mediaType"], blobs)
 
 
+@pytest.fixture(autouse=True)
+def public_url(settings: Any) -> None:
+    settings.WHARF_PUBLIC_URL = "https://wharf.test"  # the pull command's host
+
+
 @pytest.fixture
 def app(owner: Any) -> Image:
     """acme/app, public: one image tagged 1.0 with its labels, then an SBOM naming it, tagged ``sbom``."""
