@@ -12,6 +12,8 @@ further). Roles (REGISTRY.md "Packages, visibility and access"):
   admin; visibility is never inherited;
 * a repository's automation token (``Actor.repository_id``) writes the packages linked to that
   repository and creates new ones in the repository owner's namespace;
+* a CI credential from a trusted issuer (``federation``) is either an automation token of its bound
+  repository (with the issuer's role as its scopes) or holds ``Actor.role`` on its bound packages;
 * a fine-grained token (``Actor.reach``) reaches only its chosen packages or one organization's (and
   pulls public ones): elsewhere it is refused exactly as for a package that does not exist in a
   namespace it cannot create in.
@@ -64,14 +66,18 @@ class Actor:
     grants: dict[str, frozenset[str]] | None = None  # a bearer token's per-repository actions
     repository_id: int | None = None  # an automation token's source repository (then user is None)
     reach: Reach | None = None  # a fine-grained token's limit (None: every package the roles allow)
+    role: Role | None = None  # a CI credential's role on each package within its reach (then user is None)
+    name: str = ""  # who this is in the audit log, when set (a CI credential: its issuer and subject)
 
     @property
     def is_anonymous(self) -> bool:
-        return self.user is None and self.repository_id is None
+        return self.user is None and self.repository_id is None and self.role is None
 
     @property
     def label(self) -> str:
         """Who this is, for the audit log."""
+        if self.name:
+            return self.name
         if self.repository_id is not None:
             from .models import SourceRepository
 
@@ -179,10 +185,15 @@ def can_create(user: Any, namespace: str) -> bool:
     return found.role == Membership.Role.OWNER or bool(found.organization.member_visibilities)
 
 
-def role_allows(user: Any, name: str, action: Action, *, repository_id: int | None = None) -> bool:
-    """The roles alone, before any token's scopes or grants (``repository_id``: an automation token's)."""
+def role_allows(
+    user: Any, name: str, action: Action, *, repository_id: int | None = None, fixed_role: Role | None = None
+) -> bool:
+    """The roles alone, before any token's scopes or grants (``repository_id``: an automation token's;
+    ``fixed_role``: a CI credential's role on the existing packages it reaches — it creates none)."""
     package = Package.objects.filter(name=name).first()
     namespace = name.split("/", 1)[0]
+    if package is None and fixed_role is not None:
+        return False
     if package is None:
         # Whoever may create the package will be its admin: they may also pull (and find nothing),
         # so a push's "pull,push" token request is granted in full, as on ghcr.io.
@@ -193,7 +204,12 @@ def role_allows(user: Any, name: str, action: Action, *, repository_id: int | No
         return can_create(user, namespace)
     if action is Action.PULL and package.visibility == Visibility.PUBLIC:
         return True  # everyone reads a public package: no role lookups needed
-    role = automation_role(repository_id, package) if repository_id is not None else package_role(user, package)
+    if fixed_role is not None:
+        role: Role | None = fixed_role
+    elif repository_id is not None:
+        role = automation_role(repository_id, package)
+    else:
+        role = package_role(user, package)
     return role is not None and role >= ROLE_FOR[action]
 
 
@@ -217,9 +233,11 @@ def can(actor: Actor, name: str, action: Action) -> bool:
     """Whether ``actor`` may do ``action`` on the package ``name`` (existing or not)."""
     if _open_registry():
         return True
-    return _token_allows(actor, name, action) and role_allows(
-        actor.user, name, action, repository_id=actor.repository_id
-    )
+    return _token_allows(actor, name, action) and _roles_allow(actor, name, action)
+
+
+def _roles_allow(actor: Actor, name: str, action: Action) -> bool:
+    return role_allows(actor.user, name, action, repository_id=actor.repository_id, fixed_role=actor.role)
 
 
 def may_pull(actor: Actor, package: Package) -> bool:
@@ -269,7 +287,7 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
         if action is Action.PUSH:  # the same for every name outside the reach, existing or not
             raise Denied(f"this fine-grained token does not reach {name}")
         raise NameUnknown()
-    if role_allows(actor.user, name, action, repository_id=actor.repository_id):
+    if _roles_allow(actor, name, action):
         raise Unauthorized(
             "the registry token does not grant this action; request a new one", scope=scope, error=INSUFFICIENT_SCOPE
         )
@@ -289,7 +307,9 @@ def push_refusal(actor: Actor, name: str) -> str:
     namespace = name.split("/", 1)[0]
     if _sees(actor, name):
         return f"you may read {name} but not push to it: pushing needs the write role"
-    if actor.repository_id is not None:
+    if actor.role is not None:
+        creator, who = False, "this CI credential"  # it writes only the existing packages it is bound to
+    elif actor.repository_id is not None:
         creator, who = automation_can_create(actor.repository_id, namespace), "this repository's automation token"
     else:
         creator, who = can_create(actor.user, namespace), "you"
@@ -304,6 +324,8 @@ def _sees(actor: Actor, name: str) -> bool:
     package = Package.objects.filter(name=name).first()
     if package is None:
         return False
+    if actor.role is not None:
+        return True  # reached (checked before): a CI credential's role covers it
     if actor.repository_id is not None:
         return automation_role(actor.repository_id, package) is not None
     return package_role(actor.user, package) is not None

@@ -323,6 +323,8 @@ class AuditEvent(models.Model):
         TEAM_CREATE = "team.create", "Created a team"
         TEAM_MEMBER_ADD = "team.member.add", "Added a team member"
         TEAM_MEMBER_REMOVE = "team.member.remove", "Removed a team member"
+        CI_LOGIN = "ci.login", "CI login"  # a CI job's OIDC token exchanged (federation)
+        CI_REFUSED = "ci.refused", "CI login refused"
 
     package = models.ForeignKey(Package, null=True, on_delete=models.SET_NULL, related_name="audit_events")
     namespace = models.CharField(max_length=255, db_index=True)  # kept for the organization's log

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "packages_app",
     "tokens_app",
+    "federation",
     "v2api",
     "api",
     "webhooks",
@@ -244,6 +245,8 @@ WHARF_AUTOMATION_TOKEN_SECONDS = envint("WHARF_AUTOMATION_TOKEN_SECONDS", 3600)
 # realm, the token service and the pages' pull commands come from it, never from a request's Host
 # header (which anyone can set). Defaults to the address gunicorn listens on (WHARF_LISTEN).
 WHARF_PUBLIC_URL = (envstr("WHARF_PUBLIC_URL") or f"http://{envstr('WHARF_LISTEN', '127.0.0.1:8000')}").rstrip("/")
+# Lifetime of the registry credential a CI job gets for its OIDC token at POST /ci/token (federation).
+WHARF_CI_TOKEN_SECONDS = envint("WHARF_CI_TOKEN_SECONDS", 900)
 # Registry bearer tokens: their lifetime outlasts an upload session, and the service name they are
 # issued for (defaults to the host[:port] of WHARF_PUBLIC_URL).
 WHARF_REGISTRY_TOKEN_SECONDS = envint("WHARF_REGISTRY_TOKEN_SECONDS", 900)

@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from federation.views import ExchangeView
 from v2api.views.token import TokenView
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("settings/", include("tokens_app.urls")),
     path("", include("webhooks.urls")),  # /orgs/<name>/hooks…, /<owner>/<name>/-/settings/hooks…
+    path("ci/token", ExchangeView.as_view(), name="ci-token"),
+    path("orgs/", include("federation.urls")),
     path("orgs/", include("accounts.urls")),
     path("api/", include("api.urls")),
     path("repos/", include("packages_app.repository_urls")),

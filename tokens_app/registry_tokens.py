@@ -5,7 +5,8 @@ on first use, none ships with the code). Claims: ``iss``, ``sub`` (username or "
 registry service), ``iat``, ``nbf``, ``exp``, ``jti``, ``access`` (granted actions per repository) and
 ``scopes`` (the personal access token's scopes, so a refusal can name the missing one), for a
 fine-grained token ``reach`` (its chosen ``packages`` or its ``namespace``, so a refusal outside it answers
-as for a missing package) and, for a repository's automation token, ``repository_id``.
+as for a missing package), for a repository's automation token ``repository_id``, and for a CI
+credential (``federation``) its ``role`` on the packages it reaches and its audit-log ``name``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Grant:
     expires_at: int = 0
     repository_id: int | None = None  # issued to a repository's automation token
     reach: Reach | None = None  # issued to a fine-grained token
+    role: int | None = None  # issued to a CI credential bound to packages
+    name: str = ""  # issued to a CI credential: who it is in the audit log
 
 
 def _b64(data: bytes) -> str:
@@ -78,6 +81,8 @@ def issue(
     scopes: list[str],
     repository_id: int | None = None,
     reach: Reach | None = None,
+    role: int | None = None,
+    name: str = "",
 ) -> tuple[str, int, int]:
     """A signed token; returns (token, issued_at, expires_in)."""
     now = int(time.time())
@@ -97,6 +102,10 @@ def issue(
         claims["repository_id"] = repository_id
     if reach is not None:
         claims["reach"] = _reach_claim(reach)
+    if role is not None:
+        claims["role"] = int(role)
+    if name:
+        claims["name"] = name
     signing_input = f"{_b64(json.dumps(_HEADER).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_sign(signing_input.encode())}", now, lifetime
 
@@ -145,4 +154,6 @@ def verify(token: str, *, service: str) -> Grant:
         int(claims["exp"]),
         repository_id if isinstance(repository_id, int) else None,
         _reach(claims.get("reach")),
+        claims["role"] if isinstance(claims.get("role"), int) else None,
+        str(claims.get("name", "")),
     )

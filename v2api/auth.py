@@ -5,6 +5,7 @@ Credentials, as ghcr.io takes them (Docker "Token Authentication Specification")
 * ``Authorization: Bearer <registry token>`` issued by ``GET /token`` (``tokens_app.registry_tokens``);
 * ``Authorization: Basic user:<personal access token>`` sent straight to ``/v2/`` (some clients do);
 * ``Basic <any user>:<repository automation token>`` (``wharf_ats_…``), like GitHub's ``GITHUB_TOKEN``;
+* ``Basic <any user>:<CI credential>`` (``wharf_cit_…``), exchanged for a CI job's OIDC token (``federation``);
 * nothing: anonymous.
 
 What the caller may do is decided in ``packages_app.access``; views only call ``require``/``allowed``.
@@ -20,8 +21,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from federation import services as federation
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
 from packages_app.exceptions import INVALID_TOKEN, Unauthorized
+from packages_app.models import Role
 from tokens_app import registry_tokens
 from tokens_app.reach import reach_of
 from tokens_app.services import (
@@ -67,6 +70,8 @@ def actor_for_basic(username: str, secret: str) -> Actor:
     """A personal access token (of that user), or a repository's automation token (any username): it
     reads and writes what its repository's packages allow (``packages_app.access``), never deletes."""
     try:
+        if federation.is_ci_token(secret):
+            return federation.ci_actor(federation.ci_token_authenticate(secret=secret))
         if is_automation_token(secret):
             automation = automation_token_authenticate(secret=secret)
             return Actor(scopes=AUTOMATION_SCOPES, repository_id=automation.repository_id)
@@ -85,7 +90,11 @@ def _actor_for_bearer(request: Any, token: str) -> Actor:
     if grant.username and user is None:
         raise Unauthorized("the account this token was issued to no longer exists", error=INVALID_TOKEN)
     if grant.repository_id is not None:
-        return Actor(scopes=AUTOMATION_SCOPES, grants=grant.access, repository_id=grant.repository_id)
+        scopes = grant.scopes or AUTOMATION_SCOPES
+        return Actor(scopes=scopes, grants=grant.access, repository_id=grant.repository_id, name=grant.name)
+    if grant.role is not None:
+        role = Role(grant.role)
+        return Actor(scopes=grant.scopes, grants=grant.access, reach=grant.reach, role=role, name=grant.name)
     return Actor(user=user, scopes=grant.scopes if user else None, grants=grant.access, reach=grant.reach)
 
 

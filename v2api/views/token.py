@@ -100,6 +100,8 @@ class TokenView(RegistryView):
             scopes=sorted(actor.scopes) if actor.scopes is not None else [],
             repository_id=actor.repository_id,
             reach=actor.reach,
+            role=actor.role,
+            name=actor.name,
         )
         issued_at = datetime.fromtimestamp(issued, UTC).isoformat().replace("+00:00", "Z")
         body = {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": issued_at}
