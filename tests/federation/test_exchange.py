@@ -249,3 +249,12 @@ def test_the_page_registers_an_issuer(owner: Any, client: Client, ci_issuer: CII
     assert response.status_code == 302, response.content
     page = client.get("/orgs/acme/ci-issuers").content.decode()
     assert "gha" in page and "acme/app" in page and RULE.replace('"', "&quot;") in page
+
+
+def test_the_catalog_lists_what_a_package_bound_credential_reaches(
+    client: Client, trusted: Any, ci_issuer: CIIssuer
+) -> None:
+    auth = basic("ci", exchange(client, ci_issuer.sign()).json()["token"])
+    listed = client.get("/v2/_catalog", HTTP_AUTHORIZATION=auth)
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["repositories"] == ["acme/app"]
