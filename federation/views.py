@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -45,7 +46,7 @@ def issuers(request: HttpRequest, name: str) -> HttpResponse:
             messages.success(request, f"CI jobs whose tokens {form.cleaned_data['name']} signs can now log in.")
             return redirect("ci-issuers", name=organization.name)
     rows = TrustedIssuer.objects.filter(organization=organization).select_related("repository")
-    exchange_url = request.build_absolute_uri("/ci/token")
+    exchange_url = f"{settings.WHARF_PUBLIC_URL}/ci/token"
     context = {"organization": organization, "issuers": rows, "form": form, "exchange_url": exchange_url}
     return render(request, "federation/issuers.html", context)
 
