@@ -22,6 +22,11 @@ from tokens_app.models import PersonalAccessToken
 HOST = "wharf.test"
 
 
+@pytest.fixture(autouse=True)
+def public_url(settings: Any) -> None:
+    settings.WHARF_PUBLIC_URL = f"https://{HOST}"  # pull commands name WHARF_PUBLIC_URL, never the Host header
+
+
 def get(user: Any, path: str) -> Any:
     return as_user(user).get(path, HTTP_HOST=HOST)
 
