@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import token_views, views, webhooks
+from . import tag_rules, token_views, views, webhooks
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -42,12 +42,27 @@ def _hook_routes(kind: str, base: str, label: str) -> list[URLPattern]:
     ]
 
 
+def _tag_rule_routes(kind: str, base: str, label: str) -> list[URLPattern]:
+    """Tag rules of an organization or a package (api.tag_rules)."""
+    extra: dict[str, Any] = {"kind": kind}
+    return [
+        re_path(rf"{base}/tag-rules$", tag_rules.TagRuleList.as_view(), extra, name=f"api-{label}-tag-rules"),
+        re_path(
+            rf"{base}/tag-rules/(?P<rule_id>[0-9]{{1,18}})$",
+            tag_rules.TagRuleDetail.as_view(),
+            extra,
+            name=f"api-{label}-tag-rule",
+        ),
+    ]
+
+
 def _routes(kind: str, prefix: str) -> list[URLPattern]:
     extra: dict[str, Any] = {"kind": kind}
     base = rf"^{prefix}/packages"
     container = rf"{base}/container/{NAME}"
     return [
         *_hook_routes(kind, rf"^{prefix}/packages/container/{NAME}", f"{kind}-package"),
+        *_tag_rule_routes(kind, rf"^{prefix}/packages/container/{NAME}", f"{kind}-package"),
         re_path(rf"{base}$", views.PackageList.as_view(), extra, name=f"api-{kind}-packages"),
         re_path(
             rf"{container}/versions/(?P<version_id>[0-9]{{1,18}})/restore$",
@@ -79,5 +94,6 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("user/tokens", token_views.TokenList.as_view(), name="api-user-tokens"),
     *_hook_routes("orgs", rf"^{SCOPES['orgs']}", "orgs"),
+    *_tag_rule_routes("orgs", rf"^{SCOPES['orgs']}", "orgs"),
     *(route for kind, prefix in SCOPES.items() for route in _routes(kind, prefix)),
 ]

@@ -27,7 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.models import Organization
 from packages_app import selectors, services
 from packages_app.access import Actor
-from packages_app.exceptions import DeleteRefused, ManifestUnknown, NameUnknown
+from packages_app.exceptions import DeleteRefused, Denied, ManifestUnknown, NameUnknown
 from packages_app.models import Package, Role, Visibility
 from packages_app.names import parse_count
 from packages_app.package_settings import package_set_readme
@@ -47,6 +47,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound(NOT_FOUND)
     elif isinstance(exc, DeleteRefused):
         exc = exceptions.ValidationError(exc.message)
+    elif isinstance(exc, Denied):  # a tag rule, naming itself
+        exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, ValidationError):
         return Response({"message": " ".join(exc.messages)}, status=422)
     elif isinstance(exc, DjangoPermissionDenied):

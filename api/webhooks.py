@@ -15,11 +15,11 @@ from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from packages_app.admin_scope import Scope
 from packages_app.events import EVENTS
 from packages_app.models import Role
 from webhooks import selectors, services
 from webhooks.models import Delivery, Webhook
-from webhooks.views import Scope
 
 from . import serializers as s
 from .views import WRITE, ApiView, _package
@@ -61,22 +61,23 @@ def delivery_data(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _scope(request: Request, kind: str, owner: str | None, package_name: str | None) -> Scope:
+def admin_scope(request: Request, kind: str, owner: str | None, package_name: str | None, what: str) -> Scope:
+    """An organization (no ``package_name``) or a package the caller administers; 404 to outsiders."""
     if package_name is None:
         organization = account_selectors.organization_for_member(name=owner or "", user=request.user)
         if not account_services.is_owner(organization=organization, user=request.user):
-            raise exceptions.PermissionDenied("Only the organization's owners manage its webhooks.")
+            raise exceptions.PermissionDenied(f"Only the organization's owners manage its {what}.")
         return Scope(title=organization.name, namespace=organization.name)
     package, role, _ = _package(request, kind, owner, package_name)
     if role < Role.ADMIN:
-        raise exceptions.PermissionDenied("Only the package's admins manage its webhooks.")
+        raise exceptions.PermissionDenied(f"Only the package's admins manage its {what}.")
     return Scope(title=package.name, package=package)
 
 
 class HookApiView(ApiView):
     def scope(self, request: Request, kwargs: dict[str, Any]) -> Scope:
         self.actor(request, WRITE)
-        return _scope(request, kwargs["kind"], kwargs.get("owner"), kwargs.get("package_name"))
+        return admin_scope(request, kwargs["kind"], kwargs.get("owner"), kwargs.get("package_name"), "webhooks")
 
     def hook(self, request: Request, kwargs: dict[str, Any]) -> Webhook:
         scope = self.scope(request, kwargs)

@@ -129,6 +129,12 @@ class TooManyScopes(RegistryError):
     message = "too many scopes in one token request"
 
 
+class TagRuleDenied(Denied):
+    """A push or delete that an immutable or protected tag rule refuses (``packages_app.tag_rules``)."""
+
+    message = "a tag rule refuses this change"
+
+
 class DeleteRefused(Denied):
     """A public package or version downloaded more than 5,000 times cannot be deleted (as on ghcr.io)."""
 

@@ -20,7 +20,7 @@ from registry_site.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .access import Actor, namespace_role
-from .exceptions import DeleteRefused, ManifestUnknown, NameUnknown
+from .exceptions import Denied, ManifestUnknown, NameUnknown
 from .models import Package, Role, deleted_retention_days
 from .package_settings import retention_rules
 from .views import _admin_of
@@ -34,7 +34,7 @@ def _done(request: HttpRequest, action: Any, success: str) -> bool:
     """Run a service; its refusal becomes an error message. True when it succeeded."""
     try:
         action()
-    except (ValidationError, PermissionDenied, DeleteRefused) as exc:
+    except (ValidationError, PermissionDenied, Denied) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(getattr(exc, "message", exc))
         messages.error(request, text or "Not allowed.")
         return False

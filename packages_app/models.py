@@ -314,6 +314,7 @@ class AuditEvent(models.Model):
         VISIBILITY = "visibility", "Changed visibility"
         ACCESS = "access", "Changed access"
         LINK = "repository", "Changed the repository link"
+        TAG_RULE = "tag_rule", "Changed the tag rules"
         README = "readme", "Changed the README"
         RETENTION = "retention", "Changed a retention rule"
         # an organization's own events (no package): accounts.services records them
@@ -342,3 +343,39 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.package_name}"
+
+
+class TagRule(models.Model):
+    """A rule about tags matching ``pattern`` (a glob: ``*``, ``?``, ``[…]``, case-sensitive, matched
+    against the whole tag), for one package or every package of a namespace (``packages_app.tag_rules``).
+
+    ``immutable``: once it exists, such a tag never moves to another version and is never deleted.
+    ``protected``: only the package's admins (and members of ``team``, when set) may create, move or
+    delete it. Retention never deletes a version carrying a tag that either kind matches.
+    """
+
+    class Kind(models.TextChoices):
+        IMMUTABLE = "immutable", "Immutable"
+        PROTECTED = "protected", "Protected"
+
+    namespace = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    package = models.ForeignKey(Package, null=True, blank=True, on_delete=models.CASCADE, related_name="tag_rules")
+    pattern = models.CharField(max_length=128)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(package__isnull=True) & ~models.Q(namespace=""))
+                | (models.Q(package__isnull=False) & models.Q(namespace="")),
+                name="tag_rule_namespace_xor_package",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} tag rule “{self.pattern}”"

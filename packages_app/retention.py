@@ -24,6 +24,7 @@ from fnmatch import fnmatchcase
 from django.db.models import Max
 from django.utils import timezone
 
+from . import tag_rules
 from .manifests import INDEX_TYPES
 from .models import Manifest, Package, RetentionRule
 
@@ -142,7 +143,8 @@ def retention_plan(
         return []
     now = now or timezone.now()
     graph = _graph(package)
-    patterns = [p for rule in rules for p in rule.tag_patterns]
+    # The retention rules' own protected globs, and every immutable or protected tag rule's pattern.
+    patterns = [p for rule in rules for p in rule.tag_patterns] + tag_rules.protected_patterns(package)
     doomed = _doomed_versions(graph, rules, patterns, now)
     kept = _kept(graph, doomed)
     cutoff = now - timedelta(seconds=grace_seconds)

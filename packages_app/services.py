@@ -160,7 +160,7 @@ def manifest_put(
         elif manifest.deleted_at is not None:  # pushed again after a soft delete: live again
             manifest.deleted_at, manifest.deleted_tags = None, []
             manifest.save(update_fields=["deleted_at", "deleted_tags"])
-        moved = tagging.tags_point(package=package, manifest=manifest, names=all_tags)
+        moved = tagging.tags_point(package=package, manifest=manifest, names=all_tags, user=user)
         Package.objects.filter(id=package.id).update(updated_at=timezone.now())
         who = actor or (user.username if user is not None else "anonymous")
         audit_record(
@@ -228,9 +228,9 @@ def tag_delete(*, name: str, tag: str, actor: Actor | None = None) -> None:
     """DELETE by tag: only the tag; the manifest stays pullable by digest."""
     package = package_get(name=name)
     manifest = Manifest.objects.filter(package=package, tags__name=tag).first()
-    if manifest is None or not tagging.tag_remove(package=package, name=tag):
-        raise ManifestUnknown(detail={"tag": tag[:200]})
     who = actor or ANONYMOUS
+    if manifest is None or not tagging.tag_remove(package=package, name=tag, user=who.user):
+        raise ManifestUnknown(detail={"tag": tag[:200]})
     audit_record(package=package, user=who.user, actor=who.label, action=AuditEvent.Action.DELETE_TAG, detail=tag)
     _enqueue_metadata_refresh(package.id)
     data = events.version_data(manifest, _all_tags(manifest)) | {"previous": {tag: manifest.digest}}
@@ -560,7 +560,7 @@ def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False
     now = timezone.now()
     with transaction.atomic():
         ids = [manifest.id, *_own_children(manifest)]
-        tags = tagging.tags_remove_from(manifest_ids=ids)
+        tags = tagging.tags_remove_from(package=package, manifest_ids=ids, user=actor.user)
         Manifest.objects.filter(id=manifest.id).update(deleted_at=now, deleted_tags=tags)
         Manifest.objects.filter(id__in=ids[1:]).update(deleted_at=now, deleted_tags=[])
         audit_record(

@@ -9,17 +9,22 @@ Callers hold the transaction; these functions only write rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from . import tag_rules
 from .models import Manifest, Package, Tag
 
 
-def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str]) -> dict[str, str | None]:
+def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str], user: Any) -> dict[str, str | None]:
     """Point each tag in ``names`` at ``manifest``. Returns the tags that changed, each with the digest
     it pointed at before (None: a new tag). Every tag is written, so its ``updated_at`` (garbage
     collection's grace period) is renewed even when it already pointed there."""
     wanted = list(dict.fromkeys(names))
     current = dict(Tag.objects.filter(package=package, name__in=wanted).values_list("name", "manifest_id"))
     digests = dict(Manifest.objects.filter(id__in=set(current.values())).values_list("id", "digest"))
+    creating = [n for n in wanted if n not in current]
+    moving = [n for n in wanted if n in current and current[n] != manifest.id]
+    tag_rules.check(package=package, user=user, creating=creating, moving=moving)
     moved: dict[str, str | None] = {}
     for name in wanted:
         Tag.objects.update_or_create(package=package, name=name, defaults={"manifest": manifest})
@@ -28,21 +33,26 @@ def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str]) ->
     return moved
 
 
-def tag_remove(*, package: Package, name: str) -> bool:
+def tag_remove(*, package: Package, name: str, user: Any) -> bool:
     """Remove one tag (the version stays). False when there was no such tag."""
+    if Tag.objects.filter(package=package, name=name).exists():
+        tag_rules.check(package=package, user=user, deleting=[name])
     deleted, _ = Tag.objects.filter(package=package, name=name).delete()
     return bool(deleted)
 
 
-def tags_remove_from(*, manifest_ids: list[int]) -> list[str]:
+def tags_remove_from(*, package: Package, manifest_ids: list[int], user: Any) -> list[str]:
     """Remove every tag of these versions (a version delete). Returns the first one's tag names."""
+    doomed = list(Tag.objects.filter(manifest_id__in=manifest_ids).values_list("name", flat=True))
+    tag_rules.check(package=package, user=user, deleting=doomed)
     names = list(Tag.objects.filter(manifest_id=manifest_ids[0]).order_by("name").values_list("name", flat=True))
     Tag.objects.filter(manifest_id__in=manifest_ids).delete()
     return names
 
 
 def tags_restore(*, package: Package, manifest: Manifest, names: Iterable[str]) -> list[str]:
-    """Put a restored version's tags back, except those pushed again since to another version."""
+    """Put a restored version's tags back, except those pushed again since to another version. (A
+    restore needs the package's admin, who may create protected tags; immutable ones may be created.)"""
     wanted = list(names)
     taken = set(Tag.objects.filter(package=package, name__in=wanted).values_list("name", flat=True))
     back = [t for t in wanted if t not in taken]

@@ -306,8 +306,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Integrations: webhooks ---------------------------------------------------------------------
-# The registry's public address as clients reach it (links in webhook bodies).
-WHARF_PUBLIC_URL = (envstr("WHARF_PUBLIC_URL") or f"http://{envstr('WHARF_LISTEN', '127.0.0.1:8000')}").rstrip("/")
+# Links in webhook bodies use WHARF_PUBLIC_URL (above).
 # Webhook targets resolving to loopback, link-local, private or reserved addresses are refused unless
 # their host (or host:port) is listed here (webhooks.transport).
 WHARF_WEBHOOK_ALLOWED_HOSTS = [h.strip().lower() for h in envstr("WHARF_WEBHOOK_ALLOWED_HOSTS").split(",") if h.strip()]

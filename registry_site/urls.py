@@ -18,7 +18,10 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),
     path("settings/", include("tokens_app.urls")),
-    path("", include("webhooks.urls")),  # /orgs/<name>/hooks…, /<owner>/<name>/-/settings/hooks…
+    # Admin pages of organizations and packages: /orgs/<name>/hooks, /orgs/<name>/tag-rules,
+    # /<owner>/<name>/-/settings/hooks and …/-/settings/tag-rules (before the catch-all routes).
+    path("", include("webhooks.urls")),
+    path("", include("packages_app.tag_rule_urls")),
     path("ci/token", ExchangeView.as_view(), name="ci-token"),
     path("orgs/", include("federation.urls")),
     path("orgs/", include("accounts.urls")),

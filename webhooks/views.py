@@ -7,7 +7,6 @@ plain member a 403. Every change is one service call; the services check roles t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -15,49 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts import selectors as account_selectors
-from accounts import services as account_services
-from packages_app import selectors as package_selectors
-from packages_app.exceptions import NameUnknown
-from packages_app.models import Package, Role
+from packages_app.admin_scope import Scope, admin_scope
 
 from . import selectors, services
 from .forms import WebhookForm
 from .models import Webhook
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose hooks a page shows: an organization's (``namespace``) or a package's."""
-
-    title: str
-    namespace: str = ""
-    package: Package | None = None
-
-    def url(self, hook: Webhook | None = None) -> str:
-        if self.package is not None:
-            base = reverse("package-hooks", args=[self.package.name])
-        else:
-            base = reverse("organization-hooks", args=[self.namespace])
-        return f"{base}/{hook.id}" if hook is not None else base
-
-
-def _scope(request: HttpRequest, org: str | None, name: str | None) -> Scope:
-    if org is not None:
-        organization = account_selectors.organization_for_member(name=org, user=request.user)
-        if not account_services.is_owner(organization=organization, user=request.user):
-            raise PermissionDenied("Only the organization's owners manage its webhooks.")
-        return Scope(title=organization.name, namespace=organization.name)
-    try:
-        package, role = package_selectors.package_for_page(name=name or "", user=request.user)
-    except NameUnknown:
-        raise Http404("Not Found") from None
-    if role < Role.ADMIN:
-        raise PermissionDenied("Only the package's admins manage its webhooks.")
-    return Scope(title=package.name, package=package)
 
 
 def _done(request: HttpRequest, action: Callable[[], Any], success: str) -> bool:
@@ -91,7 +54,7 @@ def _create(request: HttpRequest, scope: Scope, form: WebhookForm) -> bool:
 
 @login_required
 def hooks(request: HttpRequest, org: str | None = None, name: str | None = None) -> HttpResponse:
-    scope = _scope(request, org, name)
+    scope = admin_scope(request, org, name, what="webhooks")
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _create(request, scope, form):
         return redirect(scope.url())
@@ -117,7 +80,7 @@ def _update(request: HttpRequest, hook: Webhook, form: WebhookForm) -> bool:
 
 @login_required
 def hook(request: HttpRequest, hook_id: int, org: str | None = None, name: str | None = None) -> HttpResponse:
-    scope = _scope(request, org, name)
+    scope = admin_scope(request, org, name, what="webhooks")
     found = selectors.hook_get(hook_id=hook_id, namespace=scope.namespace, package=scope.package)
     initial = {"url": found.url, "events": found.events, "active": found.active}
     form = WebhookForm(request.POST or None, initial=initial)
@@ -133,7 +96,7 @@ def hook_action(
     request: HttpRequest, hook_id: int, action: str, org: str | None = None, name: str | None = None
 ) -> HttpResponse:
     """``delete``, ``ping``, or ``redeliver`` (with ``delivery``: the logged delivery to send again)."""
-    scope = _scope(request, org, name)
+    scope = admin_scope(request, org, name, what="webhooks")
     found = selectors.hook_get(hook_id=hook_id, namespace=scope.namespace, package=scope.package)
     if action == "delete":
         _done(request, lambda: services.webhook_delete(webhook=found, user=request.user), "Webhook deleted.")

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,96 +15,130 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Blob',
+            name="Blob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=200, unique=True)),
-                ('size', models.BigIntegerField()),
-                ('storage_key', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=200, unique=True)),
+                ("size", models.BigIntegerField()),
+                ("storage_key", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Package',
+            name="Package",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('namespace', models.CharField(db_index=True, max_length=255)),
-                ('visibility', models.CharField(choices=[('private', 'Private'), ('internal', 'Internal'), ('public', 'Public')], default='private', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("namespace", models.CharField(db_index=True, max_length=255)),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("private", "Private"), ("internal", "Internal"), ("public", "Public")],
+                        default="private",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Manifest',
+            name="Manifest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=200)),
-                ('media_type', models.CharField(max_length=255)),
-                ('size', models.IntegerField()),
-                ('content', models.BinaryField()),
-                ('artifact_type', models.CharField(blank=True, default='', max_length=255)),
-                ('config_media_type', models.CharField(blank=True, default='', max_length=255)),
-                ('config_digest', models.CharField(blank=True, default='', max_length=200)),
-                ('subject_digest', models.CharField(blank=True, db_index=True, default='', max_length=200)),
-                ('annotations', models.JSONField(blank=True, default=dict)),
-                ('foreign_urls', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('blobs', models.ManyToManyField(blank=True, related_name='manifests', to='packages_app.blob')),
-                ('children', models.ManyToManyField(blank=True, related_name='parents', to='packages_app.manifest')),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='manifests', to='packages_app.package')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=200)),
+                ("media_type", models.CharField(max_length=255)),
+                ("size", models.IntegerField()),
+                ("content", models.BinaryField()),
+                ("artifact_type", models.CharField(blank=True, default="", max_length=255)),
+                ("config_media_type", models.CharField(blank=True, default="", max_length=255)),
+                ("config_digest", models.CharField(blank=True, default="", max_length=200)),
+                ("subject_digest", models.CharField(blank=True, db_index=True, default="", max_length=200)),
+                ("annotations", models.JSONField(blank=True, default=dict)),
+                ("foreign_urls", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("blobs", models.ManyToManyField(blank=True, related_name="manifests", to="packages_app.blob")),
+                ("children", models.ManyToManyField(blank=True, related_name="parents", to="packages_app.manifest")),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="manifests", to="packages_app.package"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PackageBlob',
+            name="PackageBlob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('blob', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='packages_app.blob')),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='packages_app.package')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("blob", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="packages_app.blob")),
+                ("package", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="packages_app.package")),
             ],
         ),
         migrations.AddField(
-            model_name='package',
-            name='blobs',
-            field=models.ManyToManyField(related_name='packages', through='packages_app.PackageBlob', to='packages_app.blob'),
+            model_name="package",
+            name="blobs",
+            field=models.ManyToManyField(
+                related_name="packages", through="packages_app.PackageBlob", to="packages_app.blob"
+            ),
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('manifest', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='packages_app.manifest')),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='packages_app.package')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=128)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "manifest",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tags", to="packages_app.manifest"
+                    ),
+                ),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tags", to="packages_app.package"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('offset', models.BigIntegerField(default=0)),
-                ('hash_algorithm', models.CharField(default='sha256', max_length=10)),
-                ('hash_state', models.BinaryField(blank=True, null=True)),
-                ('storage_state', models.JSONField(blank=True, default=dict)),
-                ('lease_token', models.UUIDField(blank=True, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to='packages_app.package')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("offset", models.BigIntegerField(default=0)),
+                ("hash_algorithm", models.CharField(default="sha256", max_length=10)),
+                ("hash_state", models.BinaryField(blank=True, null=True)),
+                ("storage_state", models.JSONField(blank=True, default=dict)),
+                ("lease_token", models.UUIDField(blank=True, null=True)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="uploads", to="packages_app.package"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='manifest',
-            constraint=models.UniqueConstraint(fields=('package', 'digest'), name='manifest_unique_digest'),
+            model_name="manifest",
+            constraint=models.UniqueConstraint(fields=("package", "digest"), name="manifest_unique_digest"),
         ),
         migrations.AddConstraint(
-            model_name='packageblob',
-            constraint=models.UniqueConstraint(fields=('package', 'blob'), name='package_blob_unique'),
+            model_name="packageblob",
+            constraint=models.UniqueConstraint(fields=("package", "blob"), name="package_blob_unique"),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('package', 'name'), name='tag_unique_name'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(fields=("package", "name"), name="tag_unique_name"),
         ),
     ]

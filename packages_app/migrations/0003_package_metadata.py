@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0002_package_created_by_packagepermission'),
+        ("packages_app", "0002_package_created_by_packagepermission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='manifest',
-            name='extracted_at',
+            model_name="manifest",
+            name="extracted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='manifest',
-            name='labels',
+            model_name="manifest",
+            name="labels",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='manifest',
-            name='platforms',
+            model_name="manifest",
+            name="platforms",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='package',
-            name='description',
-            field=models.CharField(blank=True, default='', max_length=512),
+            model_name="package",
+            name="description",
+            field=models.CharField(blank=True, default="", max_length=512),
         ),
         migrations.AddField(
-            model_name='package',
-            name='licenses',
-            field=models.CharField(blank=True, default='', max_length=256),
+            model_name="package",
+            name="licenses",
+            field=models.CharField(blank=True, default="", max_length=256),
         ),
         migrations.AddField(
-            model_name='package',
-            name='source_url',
-            field=models.CharField(blank=True, default='', max_length=2048),
+            model_name="package",
+            name="source_url",
+            field=models.CharField(blank=True, default="", max_length=2048),
         ),
     ]

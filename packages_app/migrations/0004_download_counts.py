@@ -5,22 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0003_package_metadata'),
+        ("packages_app", "0003_package_metadata"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DownloadCount',
+            name="DownloadCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('count', models.BigIntegerField(default=0)),
-                ('manifest', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='downloads', to='packages_app.manifest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("count", models.BigIntegerField(default=0)),
+                (
+                    "manifest",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="downloads",
+                        to="packages_app.manifest",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('manifest', 'day'), name='download_unique_day')],
+                "constraints": [models.UniqueConstraint(fields=("manifest", "day"), name="download_unique_day")],
             },
         ),
     ]

@@ -5,23 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0004_download_counts'),
+        ("packages_app", "0004_download_counts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RetentionRule',
+            name="RetentionRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('keep_newest', models.PositiveIntegerField(blank=True, help_text='keep the N newest versions', null=True)),
-                ('untagged_older_than_days', models.PositiveIntegerField(blank=True, help_text='delete untagged versions older than D days', null=True)),
-                ('protected_tags', models.TextField(blank=True, default='', help_text='tag globs never touched, e.g. v*, latest')),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='retention_rules', to='packages_app.package')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "keep_newest",
+                    models.PositiveIntegerField(blank=True, help_text="keep the N newest versions", null=True),
+                ),
+                (
+                    "untagged_older_than_days",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="delete untagged versions older than D days", null=True
+                    ),
+                ),
+                (
+                    "protected_tags",
+                    models.TextField(blank=True, default="", help_text="tag globs never touched, e.g. v*, latest"),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="retention_rules",
+                        to="packages_app.package",
+                    ),
+                ),
             ],
         ),
     ]

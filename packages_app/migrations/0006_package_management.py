@@ -7,107 +7,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0005_retention_rule'),
+        ("packages_app", "0005_retention_rule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='package',
-            options={'base_manager_name': 'all_objects'},
+            name="package",
+            options={"base_manager_name": "all_objects"},
         ),
         migrations.AlterModelManagers(
-            name='package',
+            name="package",
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='manifest',
-            name='deleted_at',
+            model_name="manifest",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='manifest',
-            name='deleted_tags',
+            model_name="manifest",
+            name="deleted_tags",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='package',
-            name='deleted_at',
+            model_name="package",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='package',
-            name='deleted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="package",
+            name="deleted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='package',
-            name='inherit_access',
+            model_name="package",
+            name="inherit_access",
             field=models.BooleanField(default=True),
         ),
         migrations.AlterField(
-            model_name='package',
-            name='name',
+            model_name="package",
+            name="name",
             field=models.CharField(db_index=True, max_length=255),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(db_index=True, max_length=255)),
-                ('package_name', models.CharField(max_length=255)),
-                ('actor', models.CharField(max_length=255)),
-                ('action', models.CharField(choices=[('push', 'Pushed'), ('version.delete', 'Deleted a version'), ('version.restore', 'Restored a version'), ('tag.delete', 'Deleted a tag'), ('package.delete', 'Deleted the package'), ('package.restore', 'Restored the package'), ('visibility', 'Changed visibility'), ('access', 'Changed access'), ('repository', 'Changed the repository link')], max_length=32)),
-                ('detail', models.CharField(blank=True, default='', max_length=1000)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('package', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to='packages_app.package')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("namespace", models.CharField(db_index=True, max_length=255)),
+                ("package_name", models.CharField(max_length=255)),
+                ("actor", models.CharField(max_length=255)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("push", "Pushed"),
+                            ("version.delete", "Deleted a version"),
+                            ("version.restore", "Restored a version"),
+                            ("tag.delete", "Deleted a tag"),
+                            ("package.delete", "Deleted the package"),
+                            ("package.restore", "Restored the package"),
+                            ("visibility", "Changed visibility"),
+                            ("access", "Changed access"),
+                            ("repository", "Changed the repository link"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, default="", max_length=1000)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "package",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to="packages_app.package",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SourceRepository',
+            name="SourceRepository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('owner', models.CharField(db_index=True, max_length=39)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("owner", models.CharField(db_index=True, max_length=39)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RepositoryCollaborator',
+            name="RepositoryCollaborator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.IntegerField(choices=[(1, 'Read'), (2, 'Write'), (3, 'Admin')])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collaborators', to='packages_app.sourcerepository')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role", models.IntegerField(choices=[(1, "Read"), (2, "Write"), (3, "Admin")])),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaborators",
+                        to="packages_app.sourcerepository",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='package',
-            name='repository',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='packages', to='packages_app.sourcerepository'),
+            model_name="package",
+            name="repository",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="packages",
+                to="packages_app.sourcerepository",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='package',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('name',), name='package_unique_live_name'),
+            model_name="package",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)), fields=("name",), name="package_unique_live_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcerepository',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='repository_unique_name'),
+            model_name="sourcerepository",
+            constraint=models.UniqueConstraint(fields=("owner", "name"), name="repository_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='repositorycollaborator',
-            constraint=models.UniqueConstraint(fields=('repository', 'user'), name='collaborator_unique_user'),
+            model_name="repositorycollaborator",
+            constraint=models.UniqueConstraint(fields=("repository", "user"), name="collaborator_unique_user"),
         ),
     ]

@@ -4,25 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0006_package_management'),
+        ("packages_app", "0006_package_management"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='package',
-            name='readme',
-            field=models.TextField(blank=True, default=''),
+            model_name="package",
+            name="readme",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('push', 'Pushed'), ('version.delete', 'Deleted a version'), ('version.restore', 'Restored a version'), ('tag.delete', 'Deleted a tag'), ('package.delete', 'Deleted the package'), ('package.restore', 'Restored the package'), ('visibility', 'Changed visibility'), ('access', 'Changed access'), ('repository', 'Changed the repository link'), ('readme', 'Changed the README'), ('retention', 'Changed a retention rule'), ('member.add', 'Added a member'), ('member.role', "Changed a member's role"), ('member.remove', 'Removed a member'), ('team.create', 'Created a team'), ('team.member.add', 'Added a team member'), ('team.member.remove', 'Removed a team member')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("push", "Pushed"),
+                    ("version.delete", "Deleted a version"),
+                    ("version.restore", "Restored a version"),
+                    ("tag.delete", "Deleted a tag"),
+                    ("package.delete", "Deleted the package"),
+                    ("package.restore", "Restored the package"),
+                    ("visibility", "Changed visibility"),
+                    ("access", "Changed access"),
+                    ("repository", "Changed the repository link"),
+                    ("readme", "Changed the README"),
+                    ("retention", "Changed a retention rule"),
+                    ("member.add", "Added a member"),
+                    ("member.role", "Changed a member's role"),
+                    ("member.remove", "Removed a member"),
+                    ("team.create", "Created a team"),
+                    ("team.member.add", "Added a team member"),
+                    ("team.member.remove", "Removed a team member"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='package_name',
+            model_name="auditevent",
+            name="package_name",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]

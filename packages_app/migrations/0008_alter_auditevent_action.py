@@ -4,15 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('packages_app', '0007_page_fields'),
+        ("packages_app", "0007_page_fields"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('push', 'Pushed'), ('version.delete', 'Deleted a version'), ('version.restore', 'Restored a version'), ('tag.delete', 'Deleted a tag'), ('package.delete', 'Deleted the package'), ('package.restore', 'Restored the package'), ('visibility', 'Changed visibility'), ('access', 'Changed access'), ('repository', 'Changed the repository link'), ('readme', 'Changed the README'), ('retention', 'Changed a retention rule'), ('member.add', 'Added a member'), ('member.role', "Changed a member's role"), ('member.remove', 'Removed a member'), ('team.create', 'Created a team'), ('team.member.add', 'Added a team member'), ('team.member.remove', 'Removed a team member'), ('ci.login', 'CI login'), ('ci.refused', 'CI login refused')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("push", "Pushed"),
+                    ("version.delete", "Deleted a version"),
+                    ("version.restore", "Restored a version"),
+                    ("tag.delete", "Deleted a tag"),
+                    ("package.delete", "Deleted the package"),
+                    ("package.restore", "Restored the package"),
+                    ("visibility", "Changed visibility"),
+                    ("access", "Changed access"),
+                    ("repository", "Changed the repository link"),
+                    ("readme", "Changed the README"),
+                    ("retention", "Changed a retention rule"),
+                    ("member.add", "Added a member"),
+                    ("member.role", "Changed a member's role"),
+                    ("member.remove", "Removed a member"),
+                    ("team.create", "Created a team"),
+                    ("team.member.add", "Added a team member"),
+                    ("team.member.remove", "Removed a team member"),
+                    ("ci.login", "CI login"),
+                    ("ci.refused", "CI login refused"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -1,0 +1,53 @@
+"""Tag rule pages of an organization (``/orgs/<name>/tag-rules``) and of a package
+(``/<owner>/<name>/-/settings/tag-rules``): the rules, a form to add one, a button to remove each.
+Admins only (``admin_scope``); each change is one ``tag_rules`` service call, audited."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import tag_rules
+from .admin_scope import admin_scope
+from .models import TagRule
+
+WHAT = "tag rules"
+
+
+@login_required
+def rules(request: HttpRequest, org: str | None = None, name: str | None = None) -> HttpResponse:
+    scope = admin_scope(request, org, name, what=WHAT, page="tag-rules")
+    if request.method == "POST":
+        try:
+            tag_rules.tag_rule_create(
+                user=request.user,
+                namespace=scope.namespace,
+                package=scope.package,
+                pattern=request.POST.get("pattern", ""),
+                kind=request.POST.get("kind", ""),
+                team=request.POST.get("team", "").strip(),
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        else:
+            messages.success(request, "Tag rule added.")
+            return redirect(scope.url())
+    found = tag_rules.tag_rules_of(namespace=scope.namespace, package=scope.package)
+    context = {"scope": scope, "rules": found, "kinds": TagRule.Kind.choices}
+    return render(request, "packages_app/tag_rules.html", context)
+
+
+@login_required
+@require_POST
+def rule_delete(request: HttpRequest, rule_id: int, org: str | None = None, name: str | None = None) -> HttpResponse:
+    scope = admin_scope(request, org, name, what=WHAT, page="tag-rules")
+    rule = tag_rules.tag_rules_of(namespace=scope.namespace, package=scope.package).filter(id=rule_id).first()
+    if rule is None:
+        raise Http404("Not Found")
+    tag_rules.tag_rule_delete(user=request.user, rule=rule)
+    messages.success(request, "Tag rule removed.")
+    return redirect(scope.url())
