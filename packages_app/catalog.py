@@ -19,6 +19,7 @@ from django.db.models.functions import Collate
 
 from .access import Actor, may_pull
 from .models import Package
+from .names import list_marker
 
 CHUNK = 500
 
@@ -27,7 +28,7 @@ def _names_after(last: str | None) -> QuerySet[Package]:
     order = Collate(F("name"), "C") if connection.vendor == "postgresql" else F("name")
     queryset = Package.objects.annotate(sort_name=order)
     if last:
-        queryset = queryset.filter(sort_name__gt=last)
+        queryset = queryset.filter(sort_name__gt=list_marker(last))
     return queryset.order_by("sort_name").only(
         "id", "name", "namespace", "visibility", "created_by", "repository_id", "inherit_access"
     )

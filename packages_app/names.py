@@ -70,3 +70,10 @@ def parse_count(value: str, *, maximum: int) -> int | None:
         return None
     significant = value.lstrip("0")
     return maximum if len(significant) > len(str(maximum)) else min(int(value), maximum)
+
+
+def list_marker(last: str) -> str:
+    """A list's ``last`` (tags/list, _catalog) as the string to compare names against. PostgreSQL text
+    cannot hold NUL, and no name or tag does: every character of one sorts after NUL, so for each name
+    t, t > "a\\0b" exactly when t > "a". Cutting at the first NUL keeps the order and the answer."""
+    return last.split("\x00", 1)[0]

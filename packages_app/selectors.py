@@ -23,7 +23,7 @@ from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnk
 from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
 from .manifests import IMAGE_TYPES, INDEX_TYPES
 from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
-from .names import is_digest_reference, parse_digest
+from .names import is_digest_reference, list_marker, parse_digest
 
 
 def package_get(*, name: str) -> Package:
@@ -116,9 +116,7 @@ def tags_page(*, package: Package, n: int, last: str | None) -> tuple[list[str],
         return [], False
     queryset = Tag.objects.filter(package=package).annotate(sort_name=_ascii_order("name"))
     if last:
-        # PostgreSQL text cannot hold NUL; no tag can either, and for every tag t (its characters all
-        # sort after NUL) t > "a\0b" exactly when t > "a": cutting at the NUL keeps the order.
-        queryset = queryset.filter(sort_name__gt=last.split("\x00", 1)[0])
+        queryset = queryset.filter(sort_name__gt=list_marker(last))
     names = list(queryset.order_by("sort_name").values_list("name", flat=True)[: n + 1])
     return names[:n], len(names) > n
 

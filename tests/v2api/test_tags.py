@@ -105,7 +105,11 @@ def test_it_drops_a_deleted_tag_from_the_list(tagged: Any) -> None:
     assert "latest" not in tagged.client.get("/v2/acme/app/tags/list").json()["tags"]
 
 
-@pytest.mark.parametrize("n", ["9223372036854775807", "9223372036854775808", "1" + "0" * 5000, "1000000000"])
+@pytest.mark.parametrize(
+    "n",
+    ["9223372036854775807", "9223372036854775808", "1" + "0" * 5000, "1000000000"],
+    ids=["int64-max", "int64-max+1", "5001-digits", "a-billion"],
+)
 def test_it_clamps_a_huge_n_to_the_page_size_and_links_to_the_rest(tagged: Any, settings: Any, n: str) -> None:
     settings.WHARF_TAGS_PAGE_SIZE = 4
     response = tagged.client.get(f"/v2/acme/app/tags/list?n={n}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from django.conf import settings
 from rest_framework.response import Response
 
 from packages_app.catalog import catalog_page
 from packages_app.exceptions import PaginationInvalid
+from packages_app.names import parse_count
 
 from .. import auth
 from ..headers import next_link
@@ -16,11 +18,13 @@ from .common import RegistryView
 
 
 def _n(value: str | None) -> int | None:
+    """``n`` in ASCII digits; any larger than the cap is the cap (``catalog.page_size``)."""
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 9:
+    n = parse_count(value, maximum=int(settings.WHARF_CATALOG_MAX_ENTRIES))
+    if n is None:
         raise PaginationInvalid(detail={"n": value[:50]})
-    return int(value)
+    return n
 
 
 class CatalogView(RegistryView):
