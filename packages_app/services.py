@@ -84,16 +84,29 @@ def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob
 
 
 def blob_unlink(*, name: str, digest: str) -> None:
-    """DELETE a blob from a repository. Its bytes stay until garbage collection finds no user."""
+    """DELETE a blob from a repository (distribution-spec "Deleting Blobs"): it stops being readable
+    there at once. Refused while a live manifest of the repository uses it; a deleted (restorable)
+    version does not hold it: ``version_restore`` links the blobs of what it brings back again. The
+    bytes stay while any manifest, deleted ones included, refers to them (``gc.blob_candidates``)."""
     package = package_get(name=name)
     parse_digest(digest)
     link = PackageBlob.objects.filter(package=package, blob__digest=digest).first()
     if link is None:
         raise BlobUnknown(detail={"digest": digest})
-    user = Manifest.objects.filter(package=package, blobs=link.blob).first()
+    user = Manifest.objects.filter(package=package, blobs=link.blob, deleted_at__isnull=True).first()
     if user is not None:
         raise Unsupported(f"blob is used by manifest {user.digest}; delete the manifest first")
     link.delete()
+
+
+def _relink_blobs(package: Package, manifest_ids: list[int]) -> None:
+    """Link the blobs of restored manifests to their package again (a blob DELETE after the version
+    was deleted unlinked them; their bytes were kept because the deleted manifests still refer to them)."""
+    blob_ids = set(Manifest.blobs.through.objects.filter(manifest_id__in=manifest_ids).values_list("blob_id", flat=True))
+    linked = set(PackageBlob.objects.filter(package=package, blob_id__in=blob_ids).values_list("blob_id", flat=True))
+    PackageBlob.objects.bulk_create(
+        [PackageBlob(package=package, blob_id=b) for b in sorted(blob_ids - linked)], ignore_conflicts=True
+    )
 
 
 # --- manifests and tags -------------------------------------------------------------------------
@@ -603,9 +616,10 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
             deleted_at=None, deleted_tags=[]
         ):
             raise _expired("Versions")
-        Manifest.objects.filter(package=package, deleted_at=manifest.deleted_at, parents=manifest).update(
-            deleted_at=None
-        )
+        children = Manifest.objects.filter(package=package, deleted_at=manifest.deleted_at, parents=manifest)
+        restored = [manifest.id, *children.values_list("id", flat=True)]
+        Manifest.objects.filter(id__in=restored[1:]).update(deleted_at=None)
+        _relink_blobs(package, restored)
         back = tagging.tags_restore(package=package, manifest=manifest, names=manifest.deleted_tags)
         audit_record(
             package=package,

@@ -121,7 +121,60 @@ def test_it_refuses_an_invalid_digest_with_400(registry: Any) -> None:
     assert [e["code"] for e in response.json()["errors"]] == ["DIGEST_INVALID"]
 
 
-def test_it_answers_name_unknown_for_referrers_in_an_unknown_repository(registry: Any) -> None:
-    response = registry.client.get(f"/v2/acme/ghost/referrers/{sha256(b'x')}")
-    assert response.status_code == 404
-    assert [e["code"] for e in response.json()["errors"]] == ["NAME_UNKNOWN"]
+def test_it_answers_an_empty_index_for_a_repository_never_pushed(registry: Any) -> None:
+    # distribution-spec "Listing Referrers": a registry supporting the API MUST NOT answer 404 here.
+    response = registry.client.get(f"/v2/acme/ghost/referrers/{sha256(b'x')}?artifactType={SBOM}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == OCI_INDEX
+    assert response.json() == {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+    assert response["OCI-Filters-Applied"] == "artifactType"
+
+
+def test_it_still_refuses_an_invalid_digest_in_a_repository_never_pushed(registry: Any) -> None:
+    response = registry.client.get("/v2/acme/ghost/referrers/sha256:nothex")
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["errors"]] == ["DIGEST_INVALID"]
+
+
+# --- who may see referrers: a private package lists as much as a missing one to outsiders ----------
+
+
+def _push_with(client: Any, name: str, image: Image, auth: str, tag: str) -> None:
+    for digest, data in image.blobs.items():
+        pushed = client.post(
+            f"/v2/{name}/blobs/uploads/?digest={digest}",
+            data=data,
+            content_type="application/octet-stream",
+            HTTP_AUTHORIZATION=auth,
+        )
+        assert pushed.status_code == 201, pushed.content
+    stored = client.put(
+        f"/v2/{name}/manifests/{tag}", data=image.manifest, content_type=image.media_type, HTTP_AUTHORIZATION=auth
+    )
+    assert stored.status_code == 201, stored.content
+
+
+def test_a_private_packages_referrers_look_like_a_missing_ones_to_whoever_cannot_read_it(
+    client: Any, owner: Any, outsider: Any
+) -> None:
+    from tests.conftest import basic, make_pat
+
+    alice = basic("alice", make_pat(owner, "write:packages"))
+    image = make_image(seed="private")
+    _push_with(client, "acme/app", image, alice, "v1")
+    _push_with(client, "acme/app", _artifact(image, SBOM, config_type="x/y", seed="s"), alice, "sbom")
+    path = f"referrers/{image.digest}"
+
+    seen = client.get(f"/v2/acme/app/{path}", HTTP_AUTHORIZATION=alice)
+    assert seen.status_code == 200
+    assert [m["artifactType"] for m in seen.json()["manifests"]] == [SBOM]
+
+    eve = basic("eve", make_pat(outsider, "read:packages"))
+    for auth in (eve, None):
+        extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+        private = client.get(f"/v2/acme/app/{path}", **extra)
+        missing = client.get(f"/v2/acme/nothing/{path}", **extra)
+        assert private.status_code == missing.status_code == (200 if auth else 401)
+        assert private.content == missing.content
+        assert sorted(private.headers.keys()) == sorted(missing.headers.keys())
+    assert client.get(f"/v2/acme/app/{path}", HTTP_AUTHORIZATION=eve).json()["manifests"] == []
