@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Max, Q
 
-from .exceptions import INSUFFICIENT_SCOPE, Denied, NameUnknown, Unauthorized
+from .exceptions import INSUFFICIENT_SCOPE, Denied, InsufficientScope, NameUnknown, Unauthorized
 from .models import Package, PackagePermission, Role, Visibility
 
 
@@ -288,9 +288,7 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
             raise Denied(f"this fine-grained token does not reach {name}")
         raise NameUnknown()
     if _roles_allow(actor, name, action):
-        raise Unauthorized(
-            "the registry token does not grant this action; request a new one", scope=scope, error=INSUFFICIENT_SCOPE
-        )
+        raise InsufficientScope(scope=scope)
     if actor.is_anonymous:  # an anonymous registry token: log in for more
         raise Unauthorized(scope=scope, error=INSUFFICIENT_SCOPE)
     if action is Action.PUSH:

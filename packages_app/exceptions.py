@@ -119,6 +119,16 @@ INVALID_TOKEN = "invalid_token"
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
+class InsufficientScope(Unauthorized):
+    """A registry token lacks a grant its credentials would get: 403 with a challenge naming the scope
+    (RFC 6750 §3.1), so clients that keep their first token (oras-py) fetch a new one on the 403."""
+
+    message = "the registry token does not grant this action; request a new one"
+
+    def __init__(self, message: str | None = None, *, scope: str) -> None:
+        super().__init__(message, scope=scope, error=INSUFFICIENT_SCOPE)
+
+
 class Denied(RegistryError):
     message = "requested access to the resource is denied"
 

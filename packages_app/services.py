@@ -102,7 +102,9 @@ def blob_unlink(*, name: str, digest: str) -> None:
 def _relink_blobs(package: Package, manifest_ids: list[int]) -> None:
     """Link the blobs of restored manifests to their package again (a blob DELETE after the version
     was deleted unlinked them; their bytes were kept because the deleted manifests still refer to them)."""
-    blob_ids = set(Manifest.blobs.through.objects.filter(manifest_id__in=manifest_ids).values_list("blob_id", flat=True))
+    blob_ids = set(
+        Manifest.blobs.through.objects.filter(manifest_id__in=manifest_ids).values_list("blob_id", flat=True)
+    )
     linked = set(PackageBlob.objects.filter(package=package, blob_id__in=blob_ids).values_list("blob_id", flat=True))
     PackageBlob.objects.bulk_create(
         [PackageBlob(package=package, blob_id=b) for b in sorted(blob_ids - linked)], ignore_conflicts=True

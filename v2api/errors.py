@@ -37,6 +37,7 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.ManifestBlobUnknown: ("MANIFEST_BLOB_UNKNOWN", 400),
     domain.PaginationInvalid: ("PAGINATION_NUMBER_INVALID", 400),
     domain.Unsupported: ("UNSUPPORTED", 405),
+    domain.InsufficientScope: ("DENIED", 403),
     domain.Unauthorized: ("UNAUTHORIZED", 401),
     domain.Denied: ("DENIED", 403),
     domain.TooManyScopes: ("DENIED", 400),

@@ -229,7 +229,8 @@ def test_a_registry_token_grants_only_what_was_asked(client: Client, app: Packag
     token = bearer(client, basic("alice", make_pat(owner, "write:packages")), "repository:acme/app:pull")
     assert get_manifest(client, token).status_code == 200
     response = push_image(client, "acme/app", token, tag="v3")
-    assert response.status_code == 401  # not granted: the client asks for a token with push
+    assert response.status_code == 403  # not granted (RFC 6750 insufficient_scope): the client asks for push
+    assert response["WWW-Authenticate"].endswith(',scope="repository:acme/app:pull,push",error="insufficient_scope"')
 
 
 def test_docker_login_flow_reaches_the_version_check(client: Client, owner: Any) -> None:

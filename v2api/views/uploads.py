@@ -9,7 +9,7 @@ from django.http import HttpResponse
 
 from packages_app import selectors, services, uploads
 from packages_app.access import Action, challenge_scope, grant_would_allow
-from packages_app.exceptions import INSUFFICIENT_SCOPE, NameInvalid, Unauthorized
+from packages_app.exceptions import InsufficientScope, NameInvalid, Unauthorized
 from packages_app.models import Blob, Upload
 from packages_app.names import parse_digest, parse_name
 
@@ -54,9 +54,7 @@ def _mountable_source(request: Any, name: str, source: str | None) -> str | None
         return source
     if grant_would_allow(auth.actor_for(request), source, Action.PULL):
         scope = f"{challenge_scope(name, Action.PUSH)} {challenge_scope(source, Action.PULL)}"
-        raise Unauthorized(
-            "the registry token does not grant pull on the mount source", scope=scope, error=INSUFFICIENT_SCOPE
-        )
+        raise InsufficientScope("the registry token does not grant pull on the mount source", scope=scope)
     return None
 
 
