@@ -25,7 +25,7 @@ caller may not read answers exactly as one that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +68,9 @@ class Actor:
     reach: Reach | None = None  # a fine-grained token's limit (None: every package the roles allow)
     role: Role | None = None  # a CI credential's role on each package within its reach (then user is None)
     name: str = ""  # who this is in the audit log, when set (a CI credential: its issuer and subject)
+    # Role decisions remembered with a registry bearer token (``v2api.bearer_cache``: for as long as the
+    # cache keeps the token's actor); None decides afresh on every call.
+    decisions: dict[tuple[str, Action], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_anonymous(self) -> bool:
@@ -190,27 +193,40 @@ def role_allows(
 ) -> bool:
     """The roles alone, before any token's scopes or grants (``repository_id``: an automation token's;
     ``fixed_role``: a CI credential's role on the existing packages it reaches — it creates none)."""
+    return _role_decision(user, name, action, repository_id=repository_id, fixed_role=fixed_role)[0]
+
+
+def _role_decision(
+    user: Any, name: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
+) -> tuple[bool, bool]:
+    """Whether the roles allow ``action``, and whether the package exists (only such a decision may be
+    remembered: a name that does not exist yet can be created by someone else in the meantime)."""
     package = Package.objects.filter(name=name).first()
     namespace = name.split("/", 1)[0]
-    if package is None and fixed_role is not None:
-        return False
     if package is None:
-        # Whoever may create the package will be its admin: they may also pull (and find nothing),
-        # so a push's "pull,push" token request is granted in full, as on ghcr.io.
-        if action not in (Action.PUSH, Action.PULL):
-            return False
-        if repository_id is not None:
-            return automation_can_create(repository_id, namespace)
-        return can_create(user, namespace)
+        return _may_create(user, namespace, action, repository_id=repository_id, fixed_role=fixed_role), False
     if action is Action.PULL and package.visibility == Visibility.PUBLIC:
-        return True  # everyone reads a public package: no role lookups needed
+        return True, True  # everyone reads a public package: no role lookups needed
     if fixed_role is not None:
         role: Role | None = fixed_role
     elif repository_id is not None:
         role = automation_role(repository_id, package)
     else:
         role = package_role(user, package)
-    return role is not None and role >= ROLE_FOR[action]
+    return role is not None and role >= ROLE_FOR[action], True
+
+
+def _may_create(
+    user: Any, namespace: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
+) -> bool:
+    """For a name that does not exist: whoever may create the package will be its admin, so they may
+    also pull it (and find nothing): a push's "pull,push" token request is granted in full, as on
+    ghcr.io. A CI credential creates nothing."""
+    if fixed_role is not None or action not in (Action.PUSH, Action.PULL):
+        return False
+    if repository_id is not None:
+        return automation_can_create(repository_id, namespace)
+    return can_create(user, namespace)
 
 
 def _within_reach(actor: Actor, name: str, action: Action) -> bool:
@@ -237,7 +253,14 @@ def can(actor: Actor, name: str, action: Action) -> bool:
 
 
 def _roles_allow(actor: Actor, name: str, action: Action) -> bool:
-    return role_allows(actor.user, name, action, repository_id=actor.repository_id, fixed_role=actor.role)
+    """``role_allows`` for ``actor``, remembered in ``actor.decisions`` when it has them."""
+    decisions = actor.decisions
+    if decisions is not None and (known := decisions.get((name, action))) is not None:
+        return known
+    allowed, exists = _role_decision(actor.user, name, action, repository_id=actor.repository_id, fixed_role=actor.role)
+    if decisions is not None and exists:
+        decisions[(name, action)] = allowed
+    return allowed
 
 
 def may_pull(actor: Actor, package: Package) -> bool:

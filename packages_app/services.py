@@ -10,10 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from . import events, tagging
+from . import events, pull_counts, tagging
 from .access import ANONYMOUS, Action, Actor, can, namespace_role, package_role, repository_role
 from .exceptions import (
     BlobUnknown,
@@ -218,14 +218,8 @@ def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedM
 
 
 def record_pull(*, manifest: Manifest) -> None:
-    """Count one pull of ``manifest`` for today (one conditional UPDATE, an INSERT the first time)."""
-    day = timezone.localdate()
-    if not DownloadCount.objects.filter(manifest=manifest, day=day).update(count=F("count") + 1):
-        try:
-            with transaction.atomic():
-                DownloadCount.objects.create(manifest=manifest, day=day, count=1)
-        except IntegrityError:  # another request created today's row first
-            DownloadCount.objects.filter(manifest=manifest, day=day).update(count=F("count") + 1)
+    """Count one pull of ``manifest`` for today (in memory, written in batches: ``pull_counts``)."""
+    pull_counts.record(manifest_id=manifest.id)
 
 
 def manifest_delete(*, name: str, digest: str, actor: Actor | None = None) -> None:

@@ -7,6 +7,7 @@ sendfile (wsgi.file_wrapper), and chunked request bodies are de-chunked in ``wsg
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -35,6 +36,24 @@ def worker_int(worker: Any) -> None:
     A request cut short here is one a crash would cut too: an upload resumes from its last committed
     chunk. SIGTERM (a graceful stop) still lets requests in flight finish.
     """
+    from packages_app import pull_counts  # Django is set up only in the worker, by now
+
+    with contextlib.suppress(Exception):  # what was counted is written; a database error loses it
+        pull_counts.flush()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def post_worker_init(worker: object) -> None:
+    """Each worker writes its batched pull counts from a thread of its own (packages_app.pull_counts).
+    (The imports are here because this file is read before Django is set up.)"""
+    from packages_app import pull_counts
+
+    pull_counts.start_flusher()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    from packages_app import pull_counts
+
+    pull_counts.stop_flusher()

@@ -253,6 +253,12 @@ WHARF_REGISTRY_TOKEN_SECONDS = envint("WHARF_REGISTRY_TOKEN_SECONDS", 900)
 WHARF_REGISTRY_SERVICE = envstr("WHARF_REGISTRY_SERVICE")
 # At most this many repository scopes in one /token request (each costs role lookups and token bytes).
 WHARF_TOKEN_MAX_SCOPES = envint("WHARF_TOKEN_MAX_SCOPES", 50)
+# A registry token's actor and role decisions are remembered per process for this long (never past the
+# token's expiry; 0: not at all). Revocations reach requests with an issued token within this time.
+WHARF_REGISTRY_AUTH_CACHE_SECONDS = envint("WHARF_REGISTRY_AUTH_CACHE_SECONDS", 60)
+# Pulls are counted in memory and written every this many seconds (packages_app.pull_counts); 0 writes
+# each pull at once. A process killed without exiting loses at most this much of its counts.
+WHARF_PULL_COUNT_FLUSH_SECONDS = envint("WHARF_PULL_COUNT_FLUSH_SECONDS", 5)
 
 # --- Django REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

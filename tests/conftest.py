@@ -29,6 +29,19 @@ def blob_dir(settings: Any, tmp_path: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
+def pull_counts_of_this_test() -> Iterator[None]:
+    """Pulls counted and tokens remembered in memory belong to the test's database, rolled back after it."""
+    from packages_app import pull_counts
+    from v2api import bearer_cache
+
+    pull_counts.discard()
+    bearer_cache.clear()
+    yield
+    pull_counts.discard()
+    bearer_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """Test users are created by the dozen; PBKDF2 at production strength would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -34,6 +34,8 @@ from tokens_app.services import (
     token_authenticate,
 )
 
+from . import bearer_cache
+
 AUTOMATION_SCOPES = frozenset({"read:packages", "write:packages"})
 
 _CACHE_ATTR = "_wharf_actor"
@@ -82,13 +84,25 @@ def actor_for_basic(username: str, secret: str) -> Actor:
 
 
 def _actor_for_bearer(request: Any, token: str) -> Actor:
+    """The token's actor, remembered per process for a short while (``bearer_cache``: what that means
+    for revocation)."""
+    service = service_name(request)
+    return bearer_cache.actor_for_token(token, service, lambda: _verify_bearer(token, service))
+
+
+def _verify_bearer(token: str, service: str) -> tuple[Actor, int]:
+    """The actor a registry token stands for, with the token's expiry (epoch seconds)."""
     try:
-        grant = registry_tokens.verify(token, service=service_name(request))
+        grant = registry_tokens.verify(token, service=service)
     except registry_tokens.BearerRejected as exc:
         raise Unauthorized(exc.reason, error=INVALID_TOKEN) from None
     user = get_user_model().objects.filter(username=grant.username, is_active=True).first() if grant.username else None
     if grant.username and user is None:
         raise Unauthorized("the account this token was issued to no longer exists", error=INVALID_TOKEN)
+    return _actor_of_grant(grant, user), grant.expires_at
+
+
+def _actor_of_grant(grant: registry_tokens.Grant, user: Any) -> Actor:
     if grant.repository_id is not None:
         scopes = grant.scopes or AUTOMATION_SCOPES
         return Actor(scopes=scopes, grants=grant.access, repository_id=grant.repository_id, name=grant.name)

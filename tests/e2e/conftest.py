@@ -119,6 +119,9 @@ class WharfServer:
             "WHARF_ANONYMOUS_PUSH": "true" if self.anonymous_push else "false",
             "WHARF_DATA_DIR": str(self.data_dir),
             "WHARF_ACCESS_LOG": "1",
+            # Pull counts are written in batches (packages_app.pull_counts): every second here, so a
+            # page shows a pull soon after it.
+            "WHARF_PULL_COUNT_FLUSH_SECONDS": "1",
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "registry_site.settings",
             # The test process makes tokens (HMACs under SECRET_KEY) the server must accept: one installation.

@@ -6,6 +6,7 @@ and see both platforms. Screenshots go to tests/artifacts/ (gitignored) for peop
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,11 @@ def test_a_person_signs_up_pushes_with_a_token_publishes_and_browses_their_packa
     run_skopeo(skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{server.host}/{USERNAME}/web:1.0")  # a pull
     assert anonymous.goto(f"/{USERNAME}/web").status == 200  # type: ignore[union-attr]
     expect(anonymous.locator(".description")).to_contain_text("A tiny web server")
+    # Pulls are written in batches (each second in these tests): the page shows it after the next one.
+    deadline = time.monotonic() + 5
+    while anonymous.locator(".downloads-total strong").inner_text() != "1" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        anonymous.reload()
     expect(anonymous.locator(".downloads-total strong")).to_have_text("1")
     expect(anonymous.get_by_role("link", name="Settings")).to_have_count(0)
     anonymous.goto("/?q=web")

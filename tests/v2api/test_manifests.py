@@ -454,6 +454,7 @@ def test_it_serves_nested_repository_names(registry: Any) -> None:
 
 
 def test_it_counts_a_pull_per_version_and_day_but_not_a_head(registry: Any) -> None:
+    from packages_app import pull_counts
     from packages_app.models import DownloadCount
 
     image = make_image(seed="counted")
@@ -461,5 +462,53 @@ def test_it_counts_a_pull_per_version_and_day_but_not_a_head(registry: Any) -> N
     registry.client.get("/v2/acme/counted/manifests/v1")
     registry.client.get(f"/v2/acme/counted/manifests/{image.digest}")
     registry.client.head("/v2/acme/counted/manifests/v1")
+    assert pull_counts.flush() == 2
     row = DownloadCount.objects.get(manifest__digest=image.digest)
     assert row.count == 2
+
+
+def test_pulls_are_written_in_batches_not_one_update_per_pull(
+    registry: Any, settings: Any, django_assert_num_queries: Any
+) -> None:
+    from packages_app import pull_counts
+    from packages_app.models import DownloadCount
+
+    settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 3600
+    image = make_image(seed="batched")
+    assert registry.push_image("acme/batched", image, tag="v1").status_code == 201
+    pull_counts.flush()
+    for _ in range(5):
+        with django_assert_num_queries(1):  # the manifest with its package (an open registry): no write
+            assert registry.client.get("/v2/acme/batched/manifests/v1").status_code == 200
+    assert not DownloadCount.objects.exists()
+    assert pull_counts.pending() == 5
+    with django_assert_num_queries(1):  # one upsert
+        assert pull_counts.flush() == 5
+    registry.client.get(f"/v2/acme/batched/manifests/{image.digest}")
+    pull_counts.flush()
+    assert DownloadCount.objects.get(manifest__digest=image.digest).count == 6
+
+
+def test_a_batch_is_written_by_the_first_pull_once_it_is_due(registry: Any, settings: Any) -> None:
+    from packages_app import pull_counts
+    from packages_app.models import DownloadCount
+
+    settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 0
+    image = make_image(seed="due")
+    assert registry.push_image("acme/due", image, tag="v1").status_code == 201
+    registry.client.get("/v2/acme/due/manifests/v1")
+    assert pull_counts.pending() == 0
+    assert DownloadCount.objects.get(manifest__digest=image.digest).count == 1
+
+
+def test_pulls_of_a_version_removed_before_the_batch_is_written_are_dropped(registry: Any, settings: Any) -> None:
+    from packages_app import pull_counts
+    from packages_app.models import DownloadCount, Manifest
+
+    settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 3600
+    image = make_image(seed="gone")
+    assert registry.push_image("acme/gone", image, tag="v1").status_code == 201
+    registry.client.get("/v2/acme/gone/manifests/v1")
+    Manifest.objects.filter(digest=image.digest).delete()
+    assert pull_counts.flush() == 1
+    assert not DownloadCount.objects.exists()
