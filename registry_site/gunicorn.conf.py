@@ -15,7 +15,9 @@ from typing import Any
 bind = os.environ.get("WHARF_LISTEN", "127.0.0.1:8000")
 workers = int(os.environ.get("WHARF_WORKERS", "2"))
 threads = int(os.environ.get("WHARF_THREADS", "8"))
-worker_class = "gthread"
+# gthread with request heads read by the poller, read timeouts and a pool for blob transfers
+# (registry_site/worker.py: slow and idle clients cannot hold every thread). "gthread" is the stock one.
+worker_class = os.environ.get("WHARF_WORKER_CLASS") or "registry_site.worker.RegistryThreadWorker"
 timeout = int(os.environ.get("WHARF_WORKER_TIMEOUT", "120"))
 keepalive = 5
 accesslog = "-" if os.environ.get("WHARF_ACCESS_LOG", "").strip().lower() in {"1", "true", "yes", "on"} else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from packages_app.exceptions import SizeInvalid, TooLarge
+from packages_app.exceptions import BlobUploadInvalid, SizeInvalid, TooLarge
 
 CHUNK_SIZE = 1 << 20
 
@@ -37,17 +37,26 @@ def body_length(request: Any) -> int | None:
     return length
 
 
+def _read(read: Any, size: int) -> bytes:
+    """One read of the body; a client that stalls past the server's read timeout (``registry_site.worker``)
+    is refused, so that a chunked body is never taken as complete when it merely stopped."""
+    try:
+        return bytes(read(size))
+    except OSError:  # the read timed out (Django calls it UnreadablePostError) or the connection broke
+        raise BlobUploadInvalid("the client stopped sending the request body (read timeout)") from None
+
+
 def body_chunks(request: Any) -> Iterator[bytes]:
     """The body in pieces of at most CHUNK_SIZE bytes."""
     django_request = _django_request(request)
     if is_chunked(request):
         stream = django_request.META["wsgi.input"]
-        while data := stream.read(CHUNK_SIZE):
+        while data := _read(stream.read, CHUNK_SIZE):
             yield data
         return
     remaining = body_length(request) or 0
     while remaining > 0:
-        data = django_request.read(min(CHUNK_SIZE, remaining))
+        data = _read(django_request.read, min(CHUNK_SIZE, remaining))
         if not data:
             return  # the client went away; the caller sees fewer bytes than Content-Length
         remaining -= len(data)
