@@ -45,6 +45,8 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from fleet import PUBLISH, SETUP, ReferenceRegistry, Target, bearer_for, postgres_backends, wharf_shell
+from fleet_steps import compare, print_comparisons
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,7 +136,8 @@ class Server:
                 raise RuntimeError(f"gunicorn exited; see {self.log_path}")
             with contextlib.suppress(OSError):
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                ready = call(conn, "GET", "/v2/").status == 200 and len(self.workers()) >= self.args.workers
+                answered = call(conn, "GET", "/v2/").status in {200, 401}  # 401: a closed registry
+                ready = answered and len(self.workers()) >= self.args.workers
                 conn.close()
                 if ready:
                     return
@@ -483,6 +486,7 @@ class Bench:
         self.args, self.server, self.sampler, self.work = args, server, sampler, work
         self.rows: list[Row] = []
         self.memory: dict[str, dict[str, float]] = {}
+        self.comparisons: list[Any] = []
         self.size = args.size * MiB
 
     def conn(self) -> http.client.HTTPConnection:
@@ -637,6 +641,10 @@ def write_results(args: argparse.Namespace, bench: Bench, started: datetime, loa
         "host": {"cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": loadavg()},
         "results": [asdict(row) for row in bench.rows],
         "memory": bench.memory,
+        "fleet": [
+            {"step": c.step, "ratio": c.ratio(), "results": {k: asdict(v) for k, v in c.results.items()}}
+            for c in bench.comparisons
+        ],
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
@@ -646,6 +654,46 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+# --- the fleet, beside the reference registry (bench/fleet.py, bench/fleet_steps.py) ---------------
+
+
+def run_fleet(args: argparse.Namespace, work: Path, memory: dict[str, dict[str, float]]) -> list[Any]:
+    """Wharf closed, as production runs it, and the reference registry if installed: every fleet step."""
+    server = Server(args, work / "fleet-server")
+    server.env["WHARF_ANONYMOUS_PUSH"] = "false"
+    reference = ReferenceRegistry(free_port(), work) if ReferenceRegistry.available() else None
+    try:
+        print(f"\nfleet: starting Wharf (closed) and {'the reference registry' if reference else 'no reference'} ...")
+        server.start()
+        assert server.process is not None
+        sampler = MemorySampler(server.process.pid)
+        sampler.start()
+        pat = wharf_shell(server.env, args.tree, SETUP).splitlines()[-1]
+        admin = args.pg_url.rstrip("/") + "/postgres"
+        process = server.process
+
+        def wharf_pids() -> list[int]:
+            return [process.pid, *server.workers(), *postgres_backends(admin, args.db_name)]
+
+        targets = [Target("Wharf", server.port, wharf_pids, bearer_for(server.port, pat))]
+        if reference is not None:
+            reference.start()
+            targets.append(Target("reference", reference.port, reference.pids))
+
+        def record_memory(step: str) -> None:
+            memory[step] = sampler.peaks()
+            sampler.reset()
+
+        return compare(targets, args, lambda: wharf_shell(server.env, args.tree, PUBLISH), record_memory)
+    except BaseException:
+        print(f"gunicorn's log ends:\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        if reference is not None:
+            reference.stop()
+        server.stop()
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -653,10 +701,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1024, help="blob size in MiB (default 1024)")
     parser.add_argument("--quick", action="store_true", help="3 s request-rate runs instead of --rps-seconds")
-    parser.add_argument("--only", choices=["all", "throughput", "rps"], default="all")
+    parser.add_argument("--only", choices=["all", "throughput", "rps", "fleet"], default="all")
+    parser.add_argument("--fleet-clients", type=int, default=10, help="concurrent clients of the fleet steps")
+    parser.add_argument("--fleet-sizes", default="1,10,100", help="layer sizes of the fleet steps, MB")
+    parser.add_argument(
+        "--fleet-images", default="100,20,3", help="images each client pushes at each size (disk: 2 x 2 x sum)"
+    )
+    parser.add_argument("--mix-size", type=int, default=10, help="layer size (MB) of the 75/25 pull/push mix")
+    parser.add_argument("--mix-operations", type=int, default=20, help="mix operations per client")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8; 1 for sync)")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)")
+    parser.add_argument(
+        "--worker-class",
+        default="registry_site.worker.RegistryThreadWorker",
+        help="gunicorn worker class (the default is make run's; gthread is gunicorn's own)",
+    )
     parser.add_argument(
         "--server", choices=["gunicorn", "granian"], default="gunicorn", help="granian: its WSGI server, to compare"
     )
@@ -693,8 +752,15 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         server.stop()
+    comparisons = []
+    try:
+        if args.only in {"all", "fleet"}:
+            comparisons = run_fleet(args, work, bench.memory)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(bench.rows, bench.memory)
+    print_comparisons(comparisons)
+    bench.comparisons = comparisons
     path = write_results(args, bench, started, load_start)
     print(f"\nload average {load_start} -> {loadavg()} (other work on the machine makes numbers noisy)")
     print(f"results: {path.relative_to(REPO)}")
