@@ -35,6 +35,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 SMALL_BODY = 64 * 1024  # bodies up to this size are read before the request reaches a thread
 MAX_HEAD = 64 * 1024  # gunicorn's own limits (request line, header fields) are well below this
+# What gunicorn answers to bytes that are not HTTP: Go clients (docker) then know the port speaks plain
+# HTTP and fall back to it; a bare close would be an error to them ("EOF").
+_NOT_HTTP_REPLY = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _TIMEOUT_REPLY = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
@@ -95,7 +98,7 @@ class _Conn(TConn):  # type: ignore[misc]  # gunicorn has no type hints
 def _is_http(head: bytes) -> bool:
     """Whether what arrived so far can begin an HTTP/1 request (a method token, then printable ASCII).
     Anything else -- a TLS ClientHello from a client trying https first, as ``docker manifest`` does --
-    is closed at once rather than waited for: the client then falls back to plain HTTP."""
+    is refused with 400 at once rather than waited for: the client then falls back to plain HTTP."""
     line = head.split(b"\r\n", 1)[0][:256]
     return line[:1].isalpha() and all(32 <= byte < 127 for byte in line)
 
@@ -171,7 +174,7 @@ class RegistryThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has 
         conn.head += data
         end = conn.head.find(b"\r\n\r\n")
         if end < 0 and not _is_http(conn.head):
-            self._drop(conn)  # not HTTP (a TLS hello, say): closed at once, so the client falls back
+            self._drop(conn, _NOT_HTTP_REPLY)  # a TLS hello, say: answered at once, so the client falls back
             return
         if end < 0:
             if len(conn.head) > MAX_HEAD:
@@ -194,7 +197,7 @@ class RegistryThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has 
             with contextlib.suppress(OSError):
                 conn.sock.send(reply)
         self.nr_conns -= 1
-        conn.close()
+        conn.close(graceful=bool(reply))  # lingers (off this thread) so unread bytes cannot reset the reply
 
     def murder_pending(self) -> None:
         """Also close connections whose head (and small body) did not arrive in time: 408."""
