@@ -19,6 +19,7 @@ RESERVED = frozenset(
         "v2", "token", "api", "settings", "static", "media", "admin", "login", "logout", "signup",
         "accounts", "account", "orgs", "organizations", "users", "packages", "package", "help",
         "about", "docs", "new", "explore", "search", "assets", "health", "status", "www", "root", "repos",
+        "metrics",
     }
 )  # fmt: skip
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from observability import metrics
+
 from . import gc, metadata, uploads
 from .models import Package
 
@@ -41,6 +43,9 @@ def extract_pending_metadata() -> int:
 def collect_garbage(grace_seconds: int | None = None) -> dict[str, int]:
     """One online garbage collection (scheduled every WHARF_GC_INTERVAL_SECONDS)."""
     report = gc.garbage_collect(grace_seconds=grace_seconds)
+    metrics.GC_RUNS.inc()
+    metrics.GC_BLOBS.inc(len(report.blobs))
+    metrics.GC_BYTES.inc(report.bytes_freed)
     return {"manifests": len(report.manifests), "blobs": len(report.blobs), "bytes": report.bytes_freed}
 
 

@@ -59,3 +59,17 @@ def worker_exit(server: object, worker: object) -> None:
     from packages_app import pull_counts
 
     pull_counts.stop_flusher()
+
+
+def when_ready(server: Any) -> None:
+    """``WHARF_METRICS=bind``: Prometheus scrapes a listener of its own (``observability.server``)."""
+    if os.environ.get("WHARF_METRICS", "off").strip().lower() != "bind":
+        return
+    import django  # the master does not load the application otherwise
+
+    django.setup()
+    from observability.server import serve
+
+    listen = os.environ.get("WHARF_METRICS_LISTEN", "127.0.0.1:9102")
+    serve(listen)
+    server.log.info("metrics on http://%s/metrics", listen)

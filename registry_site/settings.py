@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "v2api",
     "api",
     "webhooks",
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -326,6 +327,23 @@ WHARF_WEBHOOK_UNTAGGED_DELAY_SECONDS = envint("WHARF_WEBHOOK_UNTAGGED_DELAY_SECO
 
 # gunicorn writes the access log (registry_site/gunicorn.conf.py); Django's log leaves out what it has.
 WHARF_ACCESS_LOG = envbool("WHARF_ACCESS_LOG", False)
+# --- Metrics (observability) ---------------------------------------------------------------------
+# off: no /metrics and no middleware; token: /metrics for "Bearer $WHARF_METRICS_TOKEN"; bind: a
+# listener of its own on WHARF_METRICS_LISTEN, started by gunicorn's master.
+WHARF_METRICS = envstr("WHARF_METRICS", "off").strip().lower()
+if WHARF_METRICS not in {"off", "token", "bind"}:
+    raise ValueError("WHARF_METRICS must be off, token or bind")
+WHARF_METRICS_TOKEN = envstr("WHARF_METRICS_TOKEN")
+if WHARF_METRICS == "token" and len(WHARF_METRICS_TOKEN) < 16:
+    raise ValueError("WHARF_METRICS=token needs WHARF_METRICS_TOKEN of at least 16 characters")
+WHARF_METRICS_LISTEN = envstr("WHARF_METRICS_LISTEN", "127.0.0.1:9102")
+if WHARF_METRICS != "off":
+    MIDDLEWARE.insert(0, "observability.middleware.MetricsMiddleware")
+    REGISTRY_MIDDLEWARE.insert(0, "observability.middleware.MetricsMiddleware")
+    # gunicorn's workers and the Celery worker each write their samples here; a scrape sums them.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,12 +8,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from federation.views import ExchangeView
+from observability.exposition import metrics_view
 from v2api.views.token import TokenView
 
 urlpatterns = [
     path("v2/", include("v2api.urls")),
     path("token", TokenView.as_view(), name="registry-token"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),

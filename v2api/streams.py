@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from observability.metrics import BYTES_RECEIVED
 from packages_app.exceptions import BlobUploadInvalid, SizeInvalid, TooLarge
 
 CHUNK_SIZE = 1 << 20
@@ -52,6 +53,7 @@ def body_chunks(request: Any) -> Iterator[bytes]:
     if is_chunked(request):
         stream = django_request.META["wsgi.input"]
         while data := _read(stream.read, CHUNK_SIZE):
+            BYTES_RECEIVED.inc(len(data))
             yield data
         return
     remaining = body_length(request) or 0
@@ -60,6 +62,7 @@ def body_chunks(request: Any) -> Iterator[bytes]:
         if not data:
             return  # the client went away; the caller sees fewer bytes than Content-Length
         remaining -= len(data)
+        BYTES_RECEIVED.inc(len(data))
         yield data
 
 

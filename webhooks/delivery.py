@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
+from observability import metrics
+
 from . import payloads, transport
 from .models import Delivery
 
@@ -51,4 +53,5 @@ def attempt(delivery: Delivery) -> bool:
     else:
         delivery.status = Delivery.Status.RETRYING if retry else Delivery.Status.FAILED
     delivery.save()
+    metrics.WEBHOOK_ATTEMPTS.labels(delivery.status).inc()
     return retry

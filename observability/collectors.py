@@ -1,0 +1,49 @@
+"""Metrics read at scrape time from the shared state every process sees (the database, the broker),
+so they are right whichever process answers the scrape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from celery import current_app
+from django.conf import settings
+from django.db.models import Count
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from packages_app.models import Upload
+from webhooks.models import Delivery
+
+log = logging.getLogger(__name__)
+
+
+def queue_depth() -> int | None:
+    """Messages waiting in the registry's Celery queue (Redis or the embedded filesystem broker)."""
+    try:
+        with current_app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+            declared = connection.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            return int(declared.message_count)
+    except Exception:  # a broker that does not answer must not fail the scrape
+        log.warning("could not read the Celery queue depth", exc_info=True)
+        return None
+
+
+class StateCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "wharf_upload_sessions_open", "Blob upload sessions open.", value=Upload.objects.count()
+        )
+        deliveries = CounterMetricFamily(
+            "wharf_webhook_deliveries",
+            "Webhook deliveries logged, by status (succeeded, failed, retrying, pending).",
+            labels=["status"],
+        )
+        counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        for status in Delivery.Status.values:
+            deliveries.add_metric([status], counts.get(status, 0))
+        yield deliveries
+        depth = queue_depth()
+        if depth is not None:
+            yield GaugeMetricFamily("wharf_celery_queue_depth", "Tasks waiting in the Celery queue.", value=depth)
