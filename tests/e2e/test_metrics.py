@@ -50,7 +50,11 @@ def test_counters_move_while_pushes_run_and_series_do_not_grow_with_packages(wha
         push(wharf_server, f"acme/first{i}", f"first{i}")
     before = scrape(wharf_server)
 
-    pushing = threading.Thread(target=lambda: [push(wharf_server, f"acme/second{i}", f"second{i}") for i in range(6)])
+    def push_more() -> None:
+        for i in range(6):
+            push(wharf_server, f"acme/second{i}", f"second{i}")
+
+    pushing = threading.Thread(target=push_more)
     pushing.start()
     during = [scrape(wharf_server) for _ in range(3)]
     pushing.join()

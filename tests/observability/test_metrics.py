@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.oci import make_image
 
 TOKEN = "a-metrics-token-of-some-length"
-SCRAPE = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+SCRAPE: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
