@@ -286,7 +286,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------------------------
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+# The host part means nothing to the filesystem transport; without it kombu warns on every start.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://localhost//")
 CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", f"file://{DATA_DIR / 'celery' / 'results'}")
 _celery_queue_dir = str(DATA_DIR / "celery" / "queue")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
