@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from identity.config import oidc_providers
+
 from .secret_key import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -83,6 +87,7 @@ INSTALLED_APPS = [
     "packages_app",
     "tokens_app",
     "federation",
+    "identity",
     "v2api",
     "api",
     "webhooks",
@@ -173,6 +178,18 @@ ACCOUNT_USERNAME_MIN_LENGTH = 1
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+
+# --- Sign-in providers (identity/): OpenID Connect through allauth, beside local accounts --------
+# WHARF_OIDC_PROVIDERS=corp,partner and, per provider, WHARF_OIDC_<ID>_ISSUER, _CLIENT_ID, _CLIENT_SECRET,
+# optional _NAME, _SCOPES, _GROUPS_CLAIM, _GROUP_MAP (identity/config.py; README "Sign-in providers").
+WHARF_OIDC_PROVIDERS = oidc_providers()
+WHARF_OIDC_BY_ID = {provider.id: provider for provider in WHARF_OIDC_PROVIDERS}
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [p.allauth_app() for p in WHARF_OIDC_PROVIDERS]}}
+SOCIALACCOUNT_ADAPTER = "identity.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # linking: verified on both sides only (identity.adapter)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
 EMAIL_BACKEND = envstr("WHARF_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("WHARF_EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("WHARF_EMAIL_PORT", 25)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "identity"
+    verbose_name = "Sign-in providers"
+
+    def ready(self) -> None:
+        from allauth.account.signals import user_logged_in
+
+        from .signals import on_social_login
+
+        user_logged_in.connect(on_social_login, dispatch_uid="wharf-identity-groups")
