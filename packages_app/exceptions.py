@@ -139,6 +139,16 @@ class TooManyScopes(RegistryError):
     message = "too many scopes in one token request"
 
 
+class TooManyRequests(RegistryError):
+    """Over a rate limit (``throttling``): answered 429 with ``Retry-After``."""
+
+    message = "too many requests; retry later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, detail={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class TagRuleDenied(Denied):
     """A push or delete that an immutable or protected tag rule refuses (``packages_app.tag_rules``)."""
 

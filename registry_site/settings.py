@@ -362,6 +362,25 @@ if WHARF_METRICS != "off":
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
+# --- Rate limits (throttling) ------------------------------------------------------------------
+# Requests per window to /v2/… and /token: per credential (the Authorization header sent), per client
+# address without one, per authenticated user across their tokens. 0: no limit (the default).
+WHARF_RATE_LIMIT_WINDOW_SECONDS = envint("WHARF_RATE_LIMIT_WINDOW_SECONDS", 60)
+WHARF_RATE_LIMIT_TOKEN = envint("WHARF_RATE_LIMIT_TOKEN", 0)
+WHARF_RATE_LIMIT_ANONYMOUS = envint("WHARF_RATE_LIMIT_ANONYMOUS", 0)
+WHARF_RATE_LIMIT_USER = envint("WHARF_RATE_LIMIT_USER", 0)
+# Counters in Redis, shared by every process and node (e.g. redis://redis:6379/1); empty: in-process.
+WHARF_RATE_LIMIT_REDIS_URL = envstr("WHARF_RATE_LIMIT_REDIS_URL")
+if WHARF_RATE_LIMIT_REDIS_URL:
+    # allauth's own limits on the login, sign-up and password-reset pages (ACCOUNT_RATE_LIMITS: failed
+    # logins 10 a minute per address, 5 in 5 minutes per account) count in Django's cache: shared too.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": WHARF_RATE_LIMIT_REDIS_URL}
+    }
+if WHARF_RATE_LIMIT_TOKEN or WHARF_RATE_LIMIT_ANONYMOUS:
+    MIDDLEWARE.insert(0, "throttling.middleware.RateLimitMiddleware")
+    REGISTRY_MIDDLEWARE.insert(0, "throttling.middleware.RateLimitMiddleware")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

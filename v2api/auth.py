@@ -23,8 +23,9 @@ from django.contrib.auth import get_user_model
 
 from federation import services as federation
 from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
-from packages_app.exceptions import INVALID_TOKEN, Unauthorized
+from packages_app.exceptions import INVALID_TOKEN, TooManyRequests, Unauthorized
 from packages_app.models import Role
+from throttling import limiter
 from tokens_app import registry_tokens
 from tokens_app.reach import reach_of
 from tokens_app.services import (
@@ -125,8 +126,16 @@ def actor_for(request: Any) -> Actor:
         actor = actor_for_basic(*credentials)
     else:
         actor = ANONYMOUS
+    _check_user_rate(actor)
     setattr(django_request, _CACHE_ATTR, actor)
     return actor
+
+
+def _check_user_rate(actor: Actor) -> None:
+    """One budget per user across all their tokens (``WHARF_RATE_LIMIT_USER``), counted once per request."""
+    limit = int(settings.WHARF_RATE_LIMIT_USER)
+    if limit and actor.user is not None and (wait := limiter.hit(f"user:{actor.user.pk}", limit)) is not None:
+        raise TooManyRequests("too many requests for this user; retry later", retry_after=wait)
 
 
 def require(request: Any, name: str, action: Action) -> Actor:

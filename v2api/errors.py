@@ -41,6 +41,7 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.Unauthorized: ("UNAUTHORIZED", 401),
     domain.Denied: ("DENIED", 403),
     domain.TooManyScopes: ("DENIED", 400),
+    domain.TooManyRequests: ("TOOMANYREQUESTS", 429),
 }
 
 # How many MANIFEST_BLOB_UNKNOWN entries one answer lists before summing up the rest.
@@ -67,6 +68,8 @@ def _headers(exc: domain.RegistryError, request: Any) -> dict[str, str]:
         return {"Range": upload_range(exc.offset), "Location": request.path, "Content-Length": "0"}
     if isinstance(exc, domain.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
+    if isinstance(exc, domain.TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, domain.Unauthorized):
         return {"WWW-Authenticate": auth.challenge(request, exc.scope, exc.error)}
     return {}
