@@ -85,7 +85,6 @@ def test_redis_counters_are_shared_by_every_backend_and_expire(settings: Any) ->
 
 def test_the_login_page_stops_password_guessing(owner: Any, client: Client) -> None:
     """allauth's own limits (ACCOUNT_RATE_LIMITS: five failed logins per account in five minutes)."""
-    from django.core.cache import cache
 
     cache.clear()
     wrong = {"login": "alice", "password": "not the password"}
