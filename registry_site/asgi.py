@@ -1,5 +1,5 @@
 """ASGI entry point. Not used for the registry: Django's ASGI handler spools request bodies and
-reads FileResponse into memory, so blobs are served under WSGI (README, "Why gunicorn")."""
+reads FileResponse into memory, so blobs are served under WSGI (README, "Serving")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gunicorn settings for `make run` and production (README: "Why gunicorn").
+"""gunicorn settings for `make run` and production (README: "Serving").
 
 gthread workers: a long blob upload occupies one thread, not a whole process, and the worker's main
 thread keeps heartbeating, so a 10 GB push is not killed by the worker timeout. Blobs are sent with
