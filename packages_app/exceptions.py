@@ -53,6 +53,25 @@ class BlobUploadUnknown(RegistryError):
     message = "blob upload unknown to registry"
 
 
+class UploadGone(BlobUploadUnknown):
+    """The session's stored bytes are gone (a crash before its file existed, or after they were committed
+    elsewhere): the client must start the upload again."""
+
+    message = "the upload's stored data is gone; start the upload again"
+
+
+class TooManyUploads(RegistryError):
+    """The caller already holds ``WHARF_MAX_OPEN_UPLOADS`` open sessions."""
+
+    message = "too many open upload sessions; finish or cancel one first"
+
+
+class StorageFull(RegistryError):
+    """The blob store has no space left: a push fails, nothing half-written stays, pulls still work."""
+
+    message = "the registry's storage is full: this upload was not stored; try again once space is freed"
+
+
 class BlobUploadInvalid(RegistryError):
     message = "blob upload invalid"
 

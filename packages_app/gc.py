@@ -37,6 +37,7 @@ from django.utils import timezone
 from .models import Blob, Manifest, Package, PackageBlob, Tag, Upload, deleted_cutoff
 from .retention import Planned, retention_plan
 from .storage import BlobStore, blob_store, upload_id_of
+from .upload_expiry import leaked_upload_areas
 
 Progress = Callable[[str], None]
 _BlobManifests = Manifest.blobs.through
@@ -328,10 +329,11 @@ class StorageReport:
     orphan_keys: list[str] = field(default_factory=list)  # bytes without rows
     missing: list[str] = field(default_factory=list)  # rows without bytes
     corrupt: list[str] = field(default_factory=list)  # digests that do not verify (--verify)
+    leaked_uploads: list[str] = field(default_factory=list)  # upload data no session owns (expiry removes it)
 
     @property
     def consistent(self) -> bool:
-        return not (self.orphan_keys or self.missing or self.corrupt)
+        return not (self.orphan_keys or self.missing or self.corrupt or self.leaked_uploads)
 
 
 def storage_check(
@@ -344,6 +346,9 @@ def storage_check(
     report = StorageReport(orphan_keys=list(orphan_keys(store=store)))
     for key in report.orphan_keys:
         say(f"stored key without a row: {key}")
+    report.leaked_uploads = sorted({area.upload_id for area in leaked_upload_areas(store=store)})
+    for upload_id in report.leaked_uploads:
+        say(f"upload data without a session: {upload_id} (expire_uploads removes it)")
     for blob in Blob.objects.order_by("id").iterator(chunk_size=500):
         if not store.exists(blob.storage_key):
             if Blob.objects.filter(id=blob.id).exists():  # not collected meanwhile

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
@@ -143,15 +144,23 @@ def referrers_list(*, package: Package, digest: str, artifact_type: str | None) 
     return descriptors
 
 
+def live_uploads() -> Q:
+    """Sessions still usable: active within WHARF_UPLOAD_TIMEOUT, or being written right now (a lease)."""
+    now = timezone.now()
+    return Q(updated_at__gte=now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT)) | Q(lease_until__gt=now)
+
+
 def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
     """An upload session, only through the repository and for the user that opened it; to anyone
-    else it does not exist."""
+    else it does not exist. A session idle longer than WHARF_UPLOAD_TIMEOUT does not exist either,
+    whether or not the expiry job has removed it yet."""
     try:
         key = uuid.UUID(upload_id)
     except ValueError:
         raise BlobUploadUnknown() from None
     owner = {"user": user} if user is not None else {"user__isnull": True}
-    upload = Upload.objects.filter(id=key, package__name=name, package__deleted_at__isnull=True, **owner).first()
+    live = Upload.objects.filter(live_uploads())
+    upload = live.filter(id=key, package__name=name, package__deleted_at__isnull=True, **owner).first()
     if upload is None:
         raise BlobUploadUnknown()
     return upload

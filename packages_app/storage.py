@@ -23,14 +23,29 @@ content has just committed (a content-addressed path would be shared by both).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import IO, Any, Protocol
 
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from .exceptions import StorageFull, UploadGone
 from .names import Digest
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+@dataclass(frozen=True)
+class UploadArea:
+    """Bytes of an upload in progress, as the store holds them (a file, a multipart upload, tails)."""
+
+    upload_id: str
+    started: datetime
+    state: dict[str, Any]
 
 
 class UploadWriter(Protocol):
@@ -45,12 +60,23 @@ class UploadWriter(Protocol):
 class BlobStore(Protocol):
     def start(self, upload_id: str) -> dict[str, Any]: ...
 
-    def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter: ...
+    def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter:
+        """A writer appending after ``offset``; ``UploadGone`` if the upload's bytes are not there."""
 
     def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
         """Turn a finished upload into a stored blob; returns its storage key."""
 
+    def committed(self, upload_id: str, state: dict[str, Any]) -> str | None:
+        """The key ``commit`` stored the upload under, if it got that far (a crash may have come before
+        its ``Blob`` row); None while the upload is in progress."""
+
     def discard(self, upload_id: str, state: dict[str, Any]) -> None: ...
+
+    def upload_areas(self) -> Iterator[UploadArea]:
+        """Every upload in progress the store holds bytes for, with or without a session row."""
+
+    def discard_area(self, area: UploadArea) -> None:
+        """Remove an upload area's in-progress bytes, never a committed key."""
 
     def open(self, key: str) -> IO[bytes]: ...
 
@@ -79,9 +105,24 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _disk_errors() -> Iterator[None]:
+    """A full disk (or quota) is the registry's condition, said as such, not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise StorageFull() from exc
+        raise
+
+
 class _FileWriter:
     def __init__(self, path: str, offset: int) -> None:
-        self._fd = os.open(path, os.O_WRONLY)
+        try:
+            self._fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError:
+            raise UploadGone() from None
+        self._offset = offset
         # Bytes past the committed offset belong to a chunk that never finished (a crash, a
         # dropped connection): they are not part of the upload.
         os.ftruncate(self._fd, offset)
@@ -89,16 +130,26 @@ class _FileWriter:
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        with _disk_errors():
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def finish(self) -> dict[str, Any]:
-        os.fsync(self._fd)
+        with _disk_errors():
+            os.fsync(self._fd)
         os.close(self._fd)
+        self._fd = -1
         return {}
 
     def abort(self) -> None:
+        """The chunk failed (the client went away, the disk is full): its bytes go, so a full disk
+        frees itself and the file holds exactly the committed offset."""
+        if self._fd < 0:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._offset)
         os.close(self._fd)
+        self._fd = -1
 
 
 class FileSystemBlobStore:
@@ -110,8 +161,9 @@ class FileSystemBlobStore:
         return os.path.join(self.root, "_uploads", upload_id)
 
     def start(self, upload_id: str) -> dict[str, Any]:
-        os.makedirs(os.path.join(self.root, "_uploads"), exist_ok=True)
-        os.close(os.open(self._upload_path(upload_id), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
+        with _disk_errors():
+            os.makedirs(os.path.join(self.root, "_uploads"), exist_ok=True)
+            os.close(os.open(self._upload_path(upload_id), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
         return {}
 
     def writer(self, upload_id: str, offset: int, state: dict[str, Any]) -> UploadWriter:
@@ -123,16 +175,34 @@ class FileSystemBlobStore:
     def commit(self, upload_id: str, state: dict[str, Any], digest: Digest) -> str:
         key = self._final_key(upload_id)
         final = self.storage.path(key)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(self._upload_path(upload_id), final)
-        _fsync_dir(os.path.dirname(final))
+        with _disk_errors():
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(self._upload_path(upload_id), final)
+            _fsync_dir(os.path.dirname(final))
         return key
+
+    def committed(self, upload_id: str, state: dict[str, Any]) -> str | None:
+        key = self._final_key(upload_id)
+        moved = not os.path.exists(self._upload_path(upload_id)) and os.path.exists(self.storage.path(key))
+        return key if moved else None
 
     def discard(self, upload_id: str, state: dict[str, Any]) -> None:
         # The upload's own key is never shared: if a commit got as far as moving it, it goes too.
         for path in (self._upload_path(upload_id), self.storage.path(self._final_key(upload_id))):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+    def upload_areas(self) -> Iterator[UploadArea]:
+        folder = os.path.join(self.root, "_uploads")
+        with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    started = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                    yield UploadArea(entry.name, started, {})
+
+    def discard_area(self, area: UploadArea) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._upload_path(area.upload_id))
 
     def open(self, key: str) -> IO[bytes]:
         return open(self.storage.path(key), "rb")
@@ -165,7 +235,10 @@ class _S3Writer:
         # Tails other than the committed one were left by chunks that never got recorded.
         store.delete_tails(upload_id, keep=state.get("tail"))
         if state.get("tail"):
-            self.buffer += store.read_object(state["tail"])
+            try:
+                self.buffer += store.read_object(state["tail"])
+            except store.client.exceptions.NoSuchKey:
+                raise UploadGone() from None  # committed (tails go then) or removed meanwhile
         self.buffer_start = offset - len(self.buffer)
         self.written = 0
 
@@ -182,7 +255,12 @@ class _S3Writer:
 
     def _send_part(self, data: bytes) -> None:
         number = len(self.state["parts"]) + 1
-        etag = self.store.upload_part(self.upload_id, self.state["mpu"], number, data)
+        try:
+            etag = self.store.upload_part(self.upload_id, self.state["mpu"], number, data)
+        except self.store.client.exceptions.ClientError:
+            if not self.store.multipart_open(self.upload_id, self.state["mpu"]):
+                raise UploadGone() from None  # completed by a commit whose request died, or aborted
+            raise
         self.state["parts"].append({"PartNumber": number, "ETag": etag, "Size": len(data)})
 
     def finish(self) -> dict[str, Any]:
@@ -263,6 +341,19 @@ class S3BlobStore:
         self.delete_tails(upload_id)
         return key
 
+    def committed(self, upload_id: str, state: dict[str, Any]) -> str | None:
+        key = self._final_key(upload_id)
+        return key if self.exists(key) else None
+
+    def multipart_open(self, upload_id: str, mpu: str) -> bool:
+        """Whether the multipart upload ``mpu`` can still take parts (not completed, not aborted)."""
+        key = self._key(self._final_key(upload_id))
+        try:
+            self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=mpu, MaxParts=1)
+        except self.client.exceptions.NoSuchUpload:
+            return False
+        return True
+
     def _abort_multipart(self, upload_id: str, state: dict[str, Any]) -> None:
         if not state.get("mpu"):
             return
@@ -286,6 +377,25 @@ class S3BlobStore:
         self.delete_tails(upload_id)
         # The upload's own key is never shared: if a commit got as far as completing it, it goes too.
         self.client.delete_object(Bucket=self.bucket, Key=self._key(self._final_key(upload_id)))
+
+    def upload_areas(self) -> Iterator[UploadArea]:
+        """Multipart uploads under ``_blobs/`` not completed yet, and the tails under ``_uploads/``."""
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self._key("_blobs/")
+        )
+        for page in pages:
+            for item in page.get("Uploads", []):
+                state = {"mpu": item["UploadId"], "parts": [], "tail": None}
+                yield UploadArea(upload_id_of(item["Key"]), item["Initiated"], state)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key("_uploads/"))
+        for page in pages:
+            for item in page.get("Contents", []):
+                upload_id = str(item["Key"]).split("_uploads/", 1)[1].split("/", 1)[0]
+                yield UploadArea(upload_id, item["LastModified"], {})
+
+    def discard_area(self, area: UploadArea) -> None:
+        self._abort_multipart(area.upload_id, area.state)
+        self.delete_tails(area.upload_id)
 
     def open(self, key: str) -> IO[bytes]:
         body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]

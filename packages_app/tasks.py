@@ -7,14 +7,16 @@ from celery import shared_task
 
 from observability import metrics
 
-from . import gc, metadata, uploads
+from . import gc, metadata, upload_expiry
 from .models import Package
 
 
 @shared_task
-def expire_uploads() -> int:
-    """Remove upload sessions idle longer than WHARF_UPLOAD_TIMEOUT (scheduled every minute)."""
-    return uploads.uploads_expire()
+def expire_uploads() -> dict[str, int]:
+    """Remove upload sessions idle longer than WHARF_UPLOAD_TIMEOUT and upload data no session owns
+    (scheduled every minute)."""
+    report = upload_expiry.uploads_expire()
+    return {"sessions": len(report.sessions), "areas": len(report.areas)}
 
 
 @shared_task

@@ -17,15 +17,25 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .exceptions import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, SizeInvalid, TooLarge, UploadRangeInvalid
+from .exceptions import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    SizeInvalid,
+    TooLarge,
+    TooManyUploads,
+    UploadGone,
+    UploadRangeInvalid,
+)
 from .hashing import ResumableHash
-from .models import Blob, Upload
+from .models import Blob, Package, Upload
 from .names import Digest, parse_digest
-from .selectors import upload_get
+from .selectors import live_uploads, upload_get
 from .services import _link_blob as link_blob
 from .services import package_for_write
 from .storage import BlobStore, blob_store
@@ -38,12 +48,46 @@ LEASE_WAIT_SECONDS = LEASE_SECONDS + 1
 
 
 def upload_start(*, name: str, user: Any = None, store: BlobStore | None = None) -> Upload:
-    """Open an upload session bound to one repository (and user)."""
+    """Open an upload session bound to one repository (and user).
+
+    The row comes first, then the store's area (a file, a multipart upload): a worker killed in between
+    leaves a row, which expiry removes, never bytes that nothing knows of. A store area whose state never
+    reached the row (S3's multipart id) is found by ``upload_expiry``'s sweep.
+    """
     store = store or blob_store()
     package = package_for_write(name=name, user=user)
-    upload_id = uuid.uuid4()
-    state = store.start(str(upload_id))
-    return Upload.objects.create(id=upload_id, package=package, user=user, storage_state=state)
+    upload = _create_session(package, user)
+    try:
+        state = store.start(str(upload.id))
+    except BaseException:
+        Upload.objects.filter(id=upload.id).delete()
+        raise
+    if state:
+        Upload.objects.filter(id=upload.id).update(storage_state=state)
+        upload.storage_state = state
+    return upload
+
+
+def _create_session(package: Package, user: Any) -> Upload:
+    """A new session row, unless its owner already holds WHARF_MAX_OPEN_UPLOADS live ones: a user's (any
+    of their tokens), or, for sessions without a user (anonymous, automation tokens), the package's."""
+    limit = settings.WHARF_MAX_OPEN_UPLOADS
+    with transaction.atomic():
+        if limit:
+            owner = (
+                get_user_model().objects.filter(pk=user.pk)
+                if user is not None
+                else Package.objects.filter(pk=package.pk)
+            )
+            owner.select_for_update().first()  # concurrent starts by one owner count one after another
+            mine = {"user": user} if user is not None else {"user__isnull": True, "package": package}
+            held = Upload.objects.filter(live_uploads(), **mine).count()
+            if held >= limit:
+                raise TooManyUploads(
+                    f"{held} upload sessions are open, the most this registry allows; finish or cancel one first",
+                    detail={"limit": limit},
+                )
+        return Upload.objects.create(package=package, user=user)
 
 
 def _take_lease(upload: Upload) -> uuid.UUID:
@@ -91,6 +135,22 @@ def _write_chunk(
     limit = settings.WHARF_MAX_BLOB_SIZE
     if length is not None and upload.offset + length > limit:
         raise TooLarge(detail={"limit": limit})
+    try:
+        return _stream(upload, token, chunks, length, hasher, store)
+    except UploadGone:  # its stored bytes vanished: the session cannot go on, the client starts over
+        discard_session(upload, store)
+        raise
+
+
+def _stream(
+    upload: Upload,
+    token: uuid.UUID,
+    chunks: Iterable[bytes],
+    length: int | None,
+    hasher: ResumableHash,
+    store: BlobStore,
+) -> tuple[int, ResumableHash, dict[str, Any]]:
+    limit = settings.WHARF_MAX_BLOB_SIZE
     writer = store.writer(str(upload.id), upload.offset, upload.storage_state)
     received, renewed = 0, time.monotonic()
     try:
@@ -160,16 +220,23 @@ def _append(
     return hasher
 
 
-def _verify_stored(store: BlobStore, key: str, digest: Digest) -> bool:
-    """Hash a committed blob again: used when the client's algorithm is not the one we streamed."""
-    hasher = ResumableHash(digest.algorithm)
+def _stored_digest(store: BlobStore, key: str, algorithm: str) -> tuple[str, int]:
+    """Hash committed bytes again: their hex digest and their size."""
+    hasher, size = ResumableHash(algorithm), 0
     with store.open(key) as stream:
         while data := stream.read(1 << 20):
             hasher.update(data)
-    return hasher.hexdigest() == digest.hex
+            size += len(data)
+    return hasher.hexdigest(), size
 
 
-def _discard(upload: Upload, store: BlobStore) -> None:
+def _verify_stored(store: BlobStore, key: str, digest: Digest) -> bool:
+    """Used when the client's algorithm is not the one we streamed."""
+    return _stored_digest(store, key, digest.algorithm)[0] == digest.hex
+
+
+def discard_session(upload: Upload, store: BlobStore) -> None:
+    """Remove a session and every byte it stored (its committed key too: no blob row points at it)."""
     store.discard(str(upload.id), upload.storage_state)
     Upload.objects.filter(id=upload.id).delete()
 
@@ -193,11 +260,27 @@ def upload_finish(
     store = store or blob_store()
     wanted = parse_digest(digest)
     upload = upload_get(name=name, upload_id=upload_id, user=user)
+    return _finish(upload, wanted, chunks, start, end, length, store)
+
+
+def _finish(
+    upload: Upload,
+    wanted: Digest,
+    chunks: Iterable[bytes],
+    start: int | None,
+    end: int | None,
+    length: int | None,
+    store: BlobStore,
+) -> Blob:
+    digest = str(wanted)
     token = _take_lease(upload)
     try:
+        key = store.committed(str(upload.id), upload.storage_state)
+        if key is not None:
+            return _finish_committed(upload, wanted, chunks, key, store)
         hasher = _append(upload, token, chunks, start, end, length, store)
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
-            _discard(upload, store)
+            discard_session(upload, store)
             raise DigestInvalid(detail={"digest": digest})
         # Commit under the digest we computed, never under the unverified one the client claims:
         # a wrong claim must not replace the bytes of a blob already stored under that digest.
@@ -210,6 +293,26 @@ def upload_finish(
         return _publish_blob(upload, str(wanted), upload.offset, key, store)
     finally:
         _release_lease(upload, token)
+
+
+def _finish_committed(upload: Upload, wanted: Digest, chunks: Iterable[bytes], key: str, store: BlobStore) -> Blob:
+    """A retried PUT for a session whose bytes a dying request committed before writing the ``Blob`` row.
+
+    The stored bytes are hashed again: if they are the session's and match the digest, the blob is
+    published as the first PUT would have; otherwise the session goes (BLOB_UPLOAD_UNKNOWN, or
+    DIGEST_INVALID for a digest that is not the content's) and the client starts over.
+    """
+    if any(chunks):
+        discard_session(upload, store)
+        raise BlobUploadUnknown("the upload was already complete; start the upload again to send more")
+    hexdigest, size = _stored_digest(store, key, wanted.algorithm)
+    if size != upload.offset:
+        discard_session(upload, store)
+        raise BlobUploadUnknown("the upload's stored bytes were lost in a crash; start the upload again")
+    if hexdigest != wanted.hex:
+        discard_session(upload, store)
+        raise DigestInvalid(detail={"digest": str(wanted)})
+    return _publish_blob(upload, str(wanted), size, key, store)
 
 
 def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobStore) -> Blob:
@@ -234,7 +337,7 @@ def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, 
     upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
     try:
-        _discard(upload, store)
+        discard_session(upload, store)
     finally:
         _release_lease(upload, token)
 
@@ -243,31 +346,11 @@ def blob_upload_monolithic(
     *, name: str, digest: str, chunks: Iterable[bytes], length: int | None, user: Any = None
 ) -> Blob:
     """POST ?digest=: the whole blob in one request."""
-    parse_digest(digest)
+    wanted = parse_digest(digest)
     upload = upload_start(name=name, user=user)
     try:
-        return upload_finish(
-            name=name, upload_id=str(upload.id), digest=digest, chunks=chunks, length=length, user=user
-        )
+        return _finish(upload, wanted, chunks, None, None, length, blob_store())
     except BaseException:
         if Upload.objects.filter(id=upload.id).exists():
-            _discard(upload, blob_store())
+            discard_session(upload, blob_store())
         raise
-
-
-def uploads_expire(*, idle_seconds: int | None = None, store: BlobStore | None = None) -> int:
-    """Remove sessions idle longer than the upload timeout, with their partial data."""
-    store = store or blob_store()
-    idle = settings.WHARF_UPLOAD_TIMEOUT if idle_seconds is None else idle_seconds
-    now = timezone.now()
-    stale = Upload.objects.filter(updated_at__lt=now - timedelta(seconds=idle)).filter(
-        Q(lease_token__isnull=True) | Q(lease_until__lt=now)
-    )
-    removed = 0
-    for upload in stale.iterator():
-        # Claim the session first: a request may have resumed it since the query ran.
-        claim = {"lease_token": uuid.uuid4(), "lease_until": now + timedelta(seconds=LEASE_SECONDS)}
-        if stale.filter(id=upload.id).update(**claim):
-            _discard(upload, store)
-            removed += 1
-    return removed

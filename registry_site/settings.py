@@ -246,7 +246,11 @@ MEDIA_ROOT = DATA_DIR / "media"
 # --- Registry limits and behaviour --------------------------------------------------------------
 WHARF_MAX_BLOB_SIZE = envint("WHARF_MAX_BLOB_SIZE", 10 * 1024**3)
 WHARF_MAX_MANIFEST_SIZE = envint("WHARF_MAX_MANIFEST_SIZE", 4 * 1024**2)
+# A session idle this long is refused when used (BLOB_UPLOAD_UNKNOWN) and removed by expire_uploads.
 WHARF_UPLOAD_TIMEOUT = envint("WHARF_UPLOAD_TIMEOUT", 600)
+# Live upload sessions one user (any of their tokens) may hold at once; sessions without a user
+# (anonymous pushes, automation tokens) count per package. 0: no limit.
+WHARF_MAX_OPEN_UPLOADS = envint("WHARF_MAX_OPEN_UPLOADS", 100)
 WHARF_S3_PART_SIZE = envint("WHARF_S3_PART_SIZE", 16 * 1024**2)
 WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
 # GET /v2/_catalog returns at most this many names per page, whatever ``n`` asks (then a Link follows).

@@ -18,8 +18,8 @@ from .headers import upload_range
 
 log = logging.getLogger(__name__)
 
-# Codes outside the OCI list (TAG_INVALID, RANGE_INVALID, PAGINATION_NUMBER_INVALID) are the ones
-# the Docker registry uses for the same cases; clients treat unknown codes as UNKNOWN.
+# Codes outside the OCI list (TAG_INVALID, RANGE_INVALID, PAGINATION_NUMBER_INVALID, UNAVAILABLE) are
+# the ones the Docker registry uses for the same cases; clients treat unknown codes as UNKNOWN.
 ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.NameInvalid: ("NAME_INVALID", 400),
     domain.NameUnknown: ("NAME_UNKNOWN", 404),
@@ -30,6 +30,8 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.BlobUnknown: ("BLOB_UNKNOWN", 404),
     domain.BlobUploadUnknown: ("BLOB_UPLOAD_UNKNOWN", 404),
     domain.BlobUploadInvalid: ("BLOB_UPLOAD_INVALID", 400),
+    domain.TooManyUploads: ("TOOMANYREQUESTS", 429),
+    domain.StorageFull: ("UNAVAILABLE", 507),
     domain.UploadRangeInvalid: ("RANGE_INVALID", 416),
     domain.RangeNotSatisfiable: ("RANGE_INVALID", 416),
     domain.ManifestUnknown: ("MANIFEST_UNKNOWN", 404),
@@ -65,7 +67,7 @@ def _lookup(exc: domain.RegistryError) -> tuple[str, int]:
 
 def _headers(exc: domain.RegistryError, request: Any) -> dict[str, str]:
     if isinstance(exc, domain.UploadRangeInvalid):
-        return {"Range": upload_range(exc.offset), "Location": request.path, "Content-Length": "0"}
+        return {"Range": upload_range(exc.offset), "Location": request.path}
     if isinstance(exc, domain.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
     if isinstance(exc, domain.TooManyRequests):

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from packages_app.exceptions import RangeNotSatisfiable, UploadRangeInvalid
 
 _BYTES_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-_CONTENT_RANGE = re.compile(r"(?:bytes )?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+_CONTENT_RANGE = re.compile(r"([0-9]+)-([0-9]+)")
 
 
 def upload_range(offset: int) -> str:
@@ -40,7 +40,11 @@ def blob_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def content_range(header: str | None, offset: int) -> tuple[int | None, int | None]:
-    """Start and end of a PATCH/PUT chunk's ``Content-Range`` (inclusive), if it has one."""
+    """Start and end of a PATCH/PUT chunk's ``Content-Range`` (inclusive), if it has one.
+
+    distribution-spec "Pushing a blob in chunks" has one form only, ``<start>-<end>`` in ASCII digits:
+    RFC 9110's ``bytes 0-9/10`` and ``0-9/*`` are refused (416), as a client that sends them expects
+    semantics the registry does not have."""
     if not header:
         return None, None
     match = _CONTENT_RANGE.fullmatch(header.strip())

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from packages_app import uploads
+from packages_app import upload_expiry, uploads
 from packages_app.exceptions import BlobUploadInvalid, DigestInvalid
 from packages_app.models import Blob, Upload
 from tests.packages_app.conftest import PART_SIZE, Backend
@@ -224,7 +224,7 @@ def test_expiry_removes_idle_sessions_with_their_partial_data(backend: Backend) 
     append(backend, idle, blob(PART_SIZE + 7))
     append(backend, active, blob(10, 1))
     Upload.objects.filter(id=idle).update(updated_at=timezone.now() - timedelta(hours=1))
-    assert uploads.uploads_expire(idle_seconds=600, store=backend.new()) == 1
+    assert upload_expiry.uploads_expire(idle_seconds=600, store=backend.new()).sessions == [idle]
     assert list(Upload.objects.values_list("id", flat=True)) == [Upload.objects.get(id=active).id]
     row = finish(backend, active, sha256(blob(10, 1)))
     assert_stored(backend, row, blob(10, 1))
@@ -238,7 +238,7 @@ def test_expiry_leaves_a_session_whose_writer_holds_the_lease(backend: Backend) 
         lease_token="00000000-0000-0000-0000-000000000001",
         lease_until=timezone.now() + timedelta(seconds=10),
     )
-    assert uploads.uploads_expire(idle_seconds=600, store=backend.new()) == 0
+    assert upload_expiry.uploads_expire(idle_seconds=600, store=backend.new()).sessions == []
     assert Upload.objects.filter(id=upload_id).exists()
 
 

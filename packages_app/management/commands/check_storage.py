@@ -19,7 +19,8 @@ class Command(BaseCommand):
         report = gc.storage_check(verify=options["verify"], progress=self.stdout.write)
         summary = (
             f"{len(report.orphan_keys)} blob(s) without rows, {len(report.missing)} row(s) without blobs, "
-            f"{len(report.corrupt)} digest(s) that do not verify"
+            f"{len(report.corrupt)} digest(s) that do not verify, "
+            f"{len(report.leaked_uploads)} upload area(s) without a session"
         )
         if not report.consistent:
             raise CommandError(summary)
