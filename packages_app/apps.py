@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from registry_site import connections
+
 
 class PackagesAppConfig(AppConfig):
     name = "packages_app"
@@ -11,3 +13,5 @@ class PackagesAppConfig(AppConfig):
     def ready(self) -> None:
         # Register this app's Celery tasks in every process (web too): events enqueue them by name.
         from . import tasks  # noqa: F401
+
+        connections.install()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.client import ClientHandler
 
 from packages_app import storage
 from tests.oci import Image
@@ -39,6 +40,28 @@ def pull_counts_of_this_test() -> Iterator[None]:
     yield
     pull_counts.discard()
     bearer_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Zero 500s: any response with a 5xx status that the test client receives fails the test, unless the
+    test provokes it on purpose (``@pytest.mark.allow_5xx(507)``). DRF's handler turns unexpected
+    exceptions into 500 answers, which the test client does not raise."""
+    seen: list[str] = []
+    real = ClientHandler.get_response
+
+    def get_response(self: ClientHandler, django_request: Any) -> Any:
+        response = real(self, django_request)
+        if response.status_code >= 500:
+            seen.append(f"{django_request.method} {django_request.get_full_path()} -> {response.status_code}")
+        return response
+
+    monkeypatch.setattr(ClientHandler, "get_response", get_response)
+    yield
+    marker = request.node.get_closest_marker("allow_5xx")
+    allowed = set(marker.args) if marker else set()
+    unexpected = [line for line in seen if int(line.rsplit(" ", 1)[1]) not in allowed]
+    assert not unexpected, "the test client got server errors:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -98,6 +99,7 @@ class WharfServer:
     extra_env: dict[str, str] = field(default_factory=dict)  # more WHARF_* settings for the server
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    allowed_5xx: set[int] = field(default_factory=set)  # statuses a test provokes on purpose (507: disk full)
 
     @property
     def host(self) -> str:
@@ -187,6 +189,17 @@ class WharfServer:
         self.stop()
         self.start()
 
+    def server_errors(self) -> list[str]:
+        """Access-log lines of requests answered with a 5xx the test did not ask for."""
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [
+            line
+            for line in lines
+            if (found := _ACCESS_STATUS.search(line)) and int(found.group(1)) not in self.allowed_5xx
+        ]
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -207,6 +220,10 @@ class WharfServer:
             conn.close()
 
 
+# gunicorn's access log: ... "METHOD /path HTTP/1.1" STATUS SIZE ...
+_ACCESS_STATUS = re.compile(r'"[A-Z]+ \S+ HTTP/[0-9.]+" (5[0-9][0-9]) ')
+
+
 @contextlib.contextmanager
 def serving(settings: Any, tmp_path: Path, *, anonymous_push: bool, extra_env: dict[str, str]) -> Iterator[WharfServer]:
     """Start a server on the test database; the test process's blob store points at the server's."""
@@ -216,7 +233,7 @@ def serving(settings: Any, tmp_path: Path, *, anonymous_push: bool, extra_env: d
         anonymous_push=anonymous_push,
         extra_env=extra_env,
     )
-    server.data_dir.mkdir()
+    server.data_dir.mkdir(exist_ok=True)
     settings.STORAGES = {
         **settings.STORAGES,
         "blobs": {
@@ -232,6 +249,9 @@ def serving(settings: Any, tmp_path: Path, *, anonymous_push: bool, extra_env: d
     finally:
         server.stop()
         storage.blob_store.cache_clear()
+    # Zero 500s: a request the server answered with a 5xx fails the test that made it.
+    errors = server.server_errors()
+    assert not errors, "the server answered with 5xx:\n" + "\n".join(errors[:20]) + "\n" + server.log_tail()
 
 
 @pytest.fixture
