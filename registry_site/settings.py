@@ -49,9 +49,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": envint("WHARF_DB_CONN_MAX_AGE", 60),
             # Off: a health check is a `SELECT 1` round trip before the first query of every request
-            # (a third of a manifest pull's database time). Without it, a connection the server
-            # dropped (a restart, a failover) fails the one request that finds it; Django then closes
-            # it (errors_occurred, at request end) and the thread's next request reconnects.
+            # (a third of a manifest pull's database time). A connection the server ended (a
+            # restart, a failover) is found instead by registry_site.connections, which polls each
+            # idle connection's socket at request start (no round trip) and replaces a dead one.
             "CONN_HEALTH_CHECKS": False,
         }
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite://)")
