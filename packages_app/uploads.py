@@ -79,7 +79,7 @@ def _create_session(package: Package, user: Any) -> Upload:
                 if user is not None
                 else Package.objects.filter(pk=package.pk)
             )
-            owner.select_for_update().first()  # concurrent starts by one owner count one after another
+            owner.select_for_update(no_key=True).first()  # one owner's concurrent starts count in turn
             mine = {"user": user} if user is not None else {"user__isnull": True, "package": package}
             held = Upload.objects.filter(live_uploads(), **mine).count()
             if held >= limit:
