@@ -277,6 +277,7 @@ class Referrer:
     digest: str
     artifact_type: str
     kind: str  # Signature, SBOM, Attestation or Artifact
+    version_id: int | None = None  # its own version page
 
 
 @dataclass
@@ -378,7 +379,7 @@ def _versions(package: Package, manifests: list[Manifest]) -> list[Version]:
     ).order_by("created_at"):
         artifact_type = referrer_descriptor(ref).get("artifactType", "")
         referrers.setdefault(ref.subject_digest, []).append(
-            Referrer(ref.digest, artifact_type, referrer_kind(artifact_type))
+            Referrer(ref.digest, artifact_type, referrer_kind(artifact_type), ref.id)
         )
     return [
         Version(

@@ -22,6 +22,13 @@ def ago(moment: datetime | None) -> str:
     return f"{timesince(moment, depth=1)} ago"
 
 
+@register.filter
+def sentence(label: str) -> str:
+    """A form label in sentence case, as the site writes them ("Remember Me" → "Remember me")."""
+    text = str(label)
+    return text[:1].upper() + text[1:].lower() if text else text
+
+
 @register.inclusion_tag("_ui/confirm.html", takes_context=True)
 def confirm(
     context: template.Context, label: str, action: str, question: str, button: str, small: bool = False, **fields: Any
