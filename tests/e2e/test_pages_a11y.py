@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, exp
 from playwright.sync_api._generated import SetCookieParam
 
 from accounts.models import Membership, Organization, Team
+from federation.models import TrustedIssuer
 from packages_app import services
 from packages_app.access import Actor
 from packages_app.metadata import manifest_extract_metadata
@@ -47,6 +48,7 @@ from tests.e2e.conftest import WharfServer
 from tests.oci import OCI_MANIFEST, make_image
 from tests.packages_app.test_pages import COSIGN, SPDX, push_image, push_index
 from tokens_app.models import PersonalAccessToken
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +82,9 @@ class Site:
     deleted_version: Manifest
     deleted_package: Package
     token: PersonalAccessToken
+    org_hook: int
+    package_hook: int
+    issuer: int
 
 
 def _user(username: str) -> Any:
@@ -122,9 +127,15 @@ def seed() -> Site:
     old = Package.objects.get(name="acme/old")
     services.package_delete(package=old, actor=Actor(user=alice))
     make_pat(alice, "read:packages", "write:packages")
+    Webhook.objects.create(namespace="acme", url="https://ci.example.com/hook", events=["push"], created_by=alice)
+    Webhook.objects.create(package=app, url="https://ci.example.com/app", events=["push"], created_by=alice)
+    TrustedIssuer.objects.create(organization=acme, name="Actions", issuer="https://ci.example.com",
+                                 audience="wharf", rule='repository == "acme/app"', repository=repository)  # fmt: skip
     return Site(
         alice, bob, index, one, signature, doomed, Package.all_objects.get(id=old.id),
         PersonalAccessToken.objects.get(user=alice),
+        Webhook.objects.get(namespace="acme", package=None).id, Webhook.objects.get(package=app).id,
+        TrustedIssuer.objects.get(organization=acme).id,
     )  # fmt: skip
 
 
@@ -187,11 +198,15 @@ def visits(site: Site) -> list[Visit]:
         Visit("organization", "/orgs/acme/", SIGNED_IN),
         Visit("team", "/orgs/acme/teams/core", SIGNED_IN),
         Visit("organization-audit", "/orgs/acme/audit", OWNER),
+        Visit("organization-hooks", "/orgs/acme/hooks", OWNER),
+        Visit("organization-hook", f"/orgs/acme/hooks/{site.org_hook}", OWNER),
+        Visit("package-hooks", f"{app}/-/settings/hooks", OWNER),
+        Visit("package-hook", f"{app}/-/settings/hooks/{site.package_hook}", OWNER),
+        Visit("ci-issuers", "/orgs/acme/ci-issuers", OWNER),
         Visit("token-list", "/settings/tokens/", SIGNED_IN),
         Visit("token-new", "/settings/tokens/new", OWNER),
-        Visit(
-            "api-docs", "/api/docs", ("owner", "anonymous"), ready=".swagger-ui .opblock"
-        ),  # bob sees what alice sees
+        # Swagger UI is slow to render and the same page for everyone but the header the other pages cover
+        Visit("api-docs", "/api/docs", OWNER, ready=".swagger-ui .opblock"),
         Visit("account_login", "/accounts/login/", ANON),
         Visit("account_signup", "/accounts/signup/", ANON),
         Visit("account_reset_password", "/accounts/password/reset/", ANON),
@@ -213,14 +228,14 @@ def visits(site: Site) -> list[Visit]:
 
 # POST-only routes: the page that holds each one's form (as the owner sees it) and the form's action.
 def actions(site: Site) -> dict[str, tuple[str, str]]:
-    internal, app = "/acme/internal/-/settings", "/acme/app/-/settings"
+    internal, settings_page, app = "/acme/internal/-/settings", "/acme/app/-/settings", "/acme/app"
     return {
         "package-visibility": (internal, f"{internal}/visibility"),
         "package-access": (internal, f"{internal}/access"),
-        "package-repository": (app, f"{app}/repository"),
-        "package-delete": (app, f"{app}/delete"),
-        "package-readme": (app, f"{app}/readme"),
-        "package-retention": (app, f"{app}/retention"),
+        "package-repository": (settings_page, f"{settings_page}/repository"),
+        "package-delete": (settings_page, f"{settings_page}/delete"),
+        "package-readme": (settings_page, f"{settings_page}/readme"),
+        "package-retention": (settings_page, f"{settings_page}/retention"),
         "owner-deleted-restore": ("/acme/-/deleted", f"/acme/-/deleted/{site.deleted_package.id}/restore"),
         "repository-collaborator": ("/repos/acme/app/", "/repos/acme/app/collaborators"),
         "repository-token": ("/repos/acme/app/", "/repos/acme/app/tokens"),
@@ -229,12 +244,19 @@ def actions(site: Site) -> dict[str, tuple[str, str]]:
         "team-add": ("/orgs/acme/", "/orgs/acme/teams"),
         "organization-package-policy": ("/orgs/acme/", "/orgs/acme/package-policy"),
         "token-revoke": ("/settings/tokens/", f"/settings/tokens/{site.token.id}/revoke"),
+        "organization-hook-action": (f"/orgs/acme/hooks/{site.org_hook}", f"/orgs/acme/hooks/{site.org_hook}/ping"),
+        "package-hook-action": (
+            f"{app}/-/settings/hooks/{site.package_hook}",
+            f"{app}/-/settings/hooks/{site.package_hook}/ping",
+        ),
+        "ci-issuer-delete": ("/orgs/acme/ci-issuers", f"/orgs/acme/ci-issuers/{site.issuer}/delete"),
     }
 
 
 NOT_PAGES = {
     "api-schema": "JSON (the docs page renders it)",
     "favicon": "a redirect to the icon (tests/packages_app/test_settings_pages.py)",
+    "ci-token": "JSON: CI jobs exchange their OIDC token here",
 }
 
 
