@@ -41,6 +41,7 @@ from packages_app.models import (
     RetentionRule,
     Role,
     SourceRepository,
+    TagRule,
     Visibility,
 )
 from tests.conftest import make_pat
@@ -85,6 +86,8 @@ class Site:
     org_hook: int
     package_hook: int
     issuer: int
+    org_rule: int
+    package_rule: int
 
 
 def _user(username: str) -> Any:
@@ -136,6 +139,8 @@ def seed() -> Site:
         PersonalAccessToken.objects.get(user=alice),
         Webhook.objects.get(namespace="acme", package=None).id, Webhook.objects.get(package=app).id,
         TrustedIssuer.objects.get(organization=acme).id,
+        TagRule.objects.create(namespace="acme", pattern="v*", kind=TagRule.Kind.IMMUTABLE, created_by=alice).id,
+        TagRule.objects.create(package=app, pattern="stable", kind=TagRule.Kind.PROTECTED, team=team).id,
     )  # fmt: skip
 
 
@@ -203,6 +208,8 @@ def visits(site: Site) -> list[Visit]:
         Visit("package-hooks", f"{app}/-/settings/hooks", OWNER),
         Visit("package-hook", f"{app}/-/settings/hooks/{site.package_hook}", OWNER),
         Visit("ci-issuers", "/orgs/acme/ci-issuers", OWNER),
+        Visit("organization-tag-rules", "/orgs/acme/tag-rules", OWNER),
+        Visit("package-tag-rules", f"{app}/-/settings/tag-rules", OWNER),
         Visit("token-list", "/settings/tokens/", SIGNED_IN),
         Visit("token-new", "/settings/tokens/new", OWNER),
         # Swagger UI is slow to render and the same page for everyone but the header the other pages cover
@@ -250,6 +257,11 @@ def actions(site: Site) -> dict[str, tuple[str, str]]:
             f"{app}/-/settings/hooks/{site.package_hook}/ping",
         ),
         "ci-issuer-delete": ("/orgs/acme/ci-issuers", f"/orgs/acme/ci-issuers/{site.issuer}/delete"),
+        "organization-tag-rule-delete": ("/orgs/acme/tag-rules", f"/orgs/acme/tag-rules/{site.org_rule}/delete"),
+        "package-tag-rule-delete": (
+            f"{settings_page}/tag-rules",
+            f"{settings_page}/tag-rules/{site.package_rule}/delete",
+        ),
     }
 
 
