@@ -229,6 +229,10 @@ def visits(site: Site) -> list[Visit]:
         Visit("account_set_password", "/accounts/password/set/", OWNER),
         Visit("account_email", "/accounts/email/", OWNER),
         Visit("account_reauthenticate", "/accounts/reauthenticate/", OWNER),
+        Visit("socialaccount_connections", "/accounts/3rdparty/", OWNER),
+        Visit("socialaccount_login_cancelled", "/accounts/3rdparty/login/cancelled/", ANON),
+        Visit("socialaccount_login_error", "/accounts/3rdparty/login/error/", ANON, 401),  # allauth answers 401
+        Visit("socialaccount_signup", "/accounts/3rdparty/signup/", ANON),  # no pending sign-in: to the login page
         Visit("not-found", "/acme/nothing", ALL, 404),
     ]
 
@@ -269,6 +273,9 @@ NOT_PAGES = {
     "api-schema": "JSON (the docs page renders it)",
     "favicon": "a redirect to the icon (tests/packages_app/test_settings_pages.py)",
     "ci-token": "JSON: CI jobs exchange their OIDC token here",
+    "metrics": "Prometheus text for scrapers",
+    "openid_connect_login": "a redirect to the identity provider (tests/e2e drive it with node-oidc-provider)",
+    "openid_connect_callback": "the identity provider's redirect back (the OIDC end-to-end test)",
 }
 
 
