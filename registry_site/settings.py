@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from identity.config import oidc_providers
+from identity.config import oidc_providers, parse_group_map
 
 from .secret_key import installation_secret_key
 
@@ -190,6 +190,15 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # linking: verified on both sides only (identity.adapter)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_STORE_TOKENS = False
+# LDAP (django-auth-ldap), after the local backends: WHARF_LDAP_URI, WHARF_LDAP_USER_DN_TEMPLATE or
+# WHARF_LDAP_USER_SEARCH_BASE (+ _USER_FILTER), _BIND_DN/_BIND_PASSWORD, _GROUP_SEARCH_BASE (+ _GROUP_TYPE),
+# _START_TLS, _GROUP_MAP (identity/ldap_settings.py, identity/ldap.py).
+WHARF_LDAP_GROUP_MAP = parse_group_map(envstr("WHARF_LDAP_GROUP_MAP"))
+if envstr("WHARF_LDAP_URI"):
+    from identity.ldap_settings import ldap_settings
+
+    globals().update(ldap_settings())
+    AUTHENTICATION_BACKENDS.append("identity.ldap.WharfLDAPBackend")
 EMAIL_BACKEND = envstr("WHARF_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("WHARF_EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("WHARF_EMAIL_PORT", 25)
