@@ -22,6 +22,7 @@ from .exceptions import ManifestUnknown
 from .manifests import INDEX_TYPES
 from .models import DownloadCount, Manifest, Package, Role
 from .readme import render_readme, sanitize_html
+from .tagged_referrers import tagged_referrers
 
 # --- the package page -----------------------------------------------------------------------------
 
@@ -210,6 +211,11 @@ def _referrers(package: Package, manifest: Manifest) -> list[Linked]:
     for ref in rows.order_by("created_at", "id"):
         artifact_type = selectors.referrer_descriptor(ref).get("artifactType", "")
         linked.append(Linked(ref.digest, ref.id, selectors.referrer_kind(artifact_type), artifact_type, ref.created_at))
+    for tagged in tagged_referrers(package=package, digest=manifest.digest):  # cosign's sha256-<hex>.sig, …
+        ref, known = tagged.manifest, {link.digest for link in linked}
+        if ref.digest not in known:
+            artifact_type = selectors.referrer_descriptor(ref).get("artifactType", "")
+            linked.append(Linked(ref.digest, ref.id, tagged.kind, artifact_type, ref.created_at))
     return linked
 
 

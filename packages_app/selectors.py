@@ -25,6 +25,7 @@ from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
 from .manifests import IMAGE_TYPES, INDEX_TYPES
 from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
 from .names import is_digest_reference, list_marker, parse_digest
+from .tagged_referrers import schema_index_descriptors, tagged_referrers
 
 
 def package_get(*, name: str) -> Package:
@@ -139,6 +140,9 @@ def referrers_list(*, package: Package, digest: str, artifact_type: str | None) 
         "created_at", "id"
     )
     descriptors = [referrer_descriptor(m) for m in manifests]
+    descriptors += [referrer_descriptor(t.manifest) for t in tagged_referrers(package=package, digest=digest)]
+    descriptors += schema_index_descriptors(package=package, digest=digest)
+    descriptors = _first_of_each_digest(descriptors)
     if artifact_type:
         descriptors = [d for d in descriptors if d.get("artifactType") == artifact_type]
     return descriptors
@@ -148,6 +152,16 @@ def live_uploads() -> Q:
     """Sessions still usable: active within WHARF_UPLOAD_TIMEOUT, or being written right now (a lease)."""
     now = timezone.now()
     return Q(updated_at__gte=now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT)) | Q(lease_until__gt=now)
+
+
+def _first_of_each_digest(descriptors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    unique = []
+    for descriptor in descriptors:
+        if descriptor["digest"] not in seen:
+            seen.add(descriptor["digest"])
+            unique.append(descriptor)
+    return unique
 
 
 def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
@@ -430,6 +444,9 @@ def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> Quer
         .annotate(n_parents=Count("parents", distinct=True), n_tags=Count("tags", distinct=True), n_releases=releases)
         .exclude(n_parents__gt=0, n_tags=0)
         .exclude(~not_a_referrer(), n_releases=0)  # a referrer is a version only under a tag of its own
+        # Tagged only sha256-<hex>[.sig|.att|.sbom]: an attachment, listed under the version it names
+        # (packages_app.tagged_referrers), not a version of its own.
+        .exclude(n_tags__gt=0, n_releases=0)
     )
     if view is VersionView.TAGGED:
         rows = rows.filter(n_tags__gt=0)
