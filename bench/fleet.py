@@ -221,8 +221,18 @@ def call(
     headers: dict[str, str] | None = None,
     expect: int = 0,
 ) -> http.client.HTTPResponse:
-    conn.request(method, path, body=body, headers=headers or {})
-    reply = conn.getresponse()
+    """One request. A kept-alive connection the server closed while the client was busy (building a
+    100 MB image takes longer than gunicorn's 5 s keep-alive) is reopened once, as Go clients do, when
+    the request can be sent again (no body, or bytes)."""
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        reply = conn.getresponse()
+    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+        if not (body is None or isinstance(body, bytes)):
+            raise
+        conn.close()
+        conn.request(method, path, body=body, headers=headers or {})
+        reply = conn.getresponse()
     data = reply.read()
     if expect and reply.status != expect:
         raise RuntimeError(f"{method} {path}: {reply.status} {data[:300]!r}")
