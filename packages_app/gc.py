@@ -1,42 +1,48 @@
-"""Online garbage collection and the storage consistency check (issue 6; REGISTRY.md "Background work").
+"""Online garbage collection and the storage consistency check (issue 6, issue 14; REGISTRY.md
+"Background work").
 
-Garbage collection runs while pushes and pulls go on. It removes, in this order:
+Garbage collection runs while pushes and pulls go on, and its cost follows what changed since the last
+run, not the size of the registry (GitLab's online GC is the model). Database triggers (migration 0010)
+queue a blob for review (``BlobReview``) when it is stored, when a manifest stops referring to it and
+when a repository link to it goes; a HEAD of a queued blob pushes its review forward. One run:
 
-1. manifests the package's retention rules delete (``packages_app.retention``; no rules: none);
-2. blobs no manifest of any package refers to, when the blob and each of its repository links are
-   older than the grace period (``WHARF_GC_GRACE_SECONDS``, at least the upload timeout);
-3. stored bytes no row points at and no upload session owns (left by a crash between a commit
-   and a delete).
+1. finishes the byte deletions a killed worker left (``StoreDeletion``);
+2. deletes the manifests the package's retention rules delete (``packages_app.retention``; no rules:
+   none), whose blobs are reviewed at once;
+3. reviews the queued blobs whose grace period (``WHARF_GC_GRACE_SECONDS``, at least the upload
+   timeout) is over, one short transaction each: the queue row is taken ``FOR UPDATE SKIP LOCKED``
+   (two workers never take the same one), the blob and its links are locked without waiting (a row a
+   push holds is left for the next run), references are checked under those locks, and the rows go
+   with a ``StoreDeletion`` record of their bytes in the same transaction. The bytes are deleted after
+   the commit; a worker killed at any point leaves either the queue row or the record, never half.
 
-Each removal is its own short transaction that locks its rows without waiting (a row a push holds
-is simply skipped this round), re-checks the references *after* taking the locks, and deletes the
-stored bytes only after the rows are gone and committed. ``services.manifest_put`` locks the links
-and child manifests it relies on, so a manifest either commits before the collector looks (and the
-re-check sees it) or finds its blob gone (MANIFEST_BLOB_UNKNOWN: the client uploads it again).
-Keys are unique per upload (``packages_app.storage``), so deleting a collected blob's key never
-touches bytes another row owns.
+``services.manifest_put`` locks the links and child manifests it relies on, so a manifest either
+commits before the collector looks (the check sees it) or finds its blob gone (MANIFEST_BLOB_UNKNOWN:
+the client uploads it again). Keys are unique per upload (``packages_app.storage``), so deleting a
+collected blob's key never touches bytes another row owns. Bytes no row points at (a crash between a
+commit and a delete) are the orphan sweep's (``packages_app.sweep``): rare, paged and resumable.
 
 ``purge_deleted`` (daily, its own task) removes for good the packages and versions deleted more than
-``WHARF_DELETED_RETENTION_DAYS`` ago. It deletes rows only: the blobs they alone used become ordinary
-garbage for the next collection, which removes them as above.
+``WHARF_DELETED_RETENTION_DAYS`` ago. It deletes rows only: the blobs they alone used are queued by the
+triggers and collected by a later run, as above.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Blob, Manifest, Package, PackageBlob, Tag, Upload, deleted_cutoff
+from .models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion, Tag, deleted_cutoff
 from .retention import Planned, retention_plan
-from .storage import BlobStore, blob_store, upload_id_of
+from .storage import BlobStore, blob_store
+from .sweep import orphan_keys
 from .upload_expiry import leaked_upload_areas
 
 Progress = Callable[[str], None]
@@ -52,7 +58,6 @@ class _Skip(Exception):
 class GcReport:
     manifests: list[str] = field(default_factory=list)  # "package@digest"
     blobs: list[str] = field(default_factory=list)
-    orphan_keys: list[str] = field(default_factory=list)
     bytes_freed: int = 0
     skipped: int = 0  # candidates in use by a push at that moment, or referenced after all
 
@@ -80,12 +85,13 @@ def garbage_collect(
     now = timezone.now()
     cutoff = now - timedelta(seconds=grace)
     report = GcReport()
+    if not dry_run:
+        _finish_store_deletions(store, say)
     doomed = _collect_manifests(report, now, grace, dry_run, say)
-    _collect_blobs(report, cutoff, doomed if dry_run else (), store, dry_run, say)
-    _collect_orphans(report, store, dry_run, say)
+    _collect_blobs(report, cutoff, doomed, store, dry_run, say)
     verb = "would free" if dry_run else "freed"
     say(
-        f"{len(report.manifests)} manifest(s), {len(report.blobs)} blob(s), {len(report.orphan_keys)} orphan key(s); "
+        f"{len(report.manifests)} manifest(s), {len(report.blobs)} blob(s); "
         f"{verb} {report.bytes_freed} bytes; {report.skipped} skipped (in use)"
     )
     return report
@@ -94,19 +100,38 @@ def garbage_collect(
 # --- manifests (retention) -----------------------------------------------------------------------
 
 
-def _collect_manifests(report: GcReport, now: datetime, grace: int, dry_run: bool, say: Progress) -> set[int]:
-    doomed: set[int] = set()
+def _collect_manifests(report: GcReport, now: datetime, grace: int, dry_run: bool, say: Progress) -> _Doomed:
+    doomed = _Doomed()
     for package in Package.objects.filter(retention_rules__enabled=True).distinct():
         plan = retention_plan(package=package, now=now, grace_seconds=grace)
+        uses = _blobs_of([planned.id for planned in plan])
         for planned in plan:
             label = f"{package.name}@{planned.digest}"
             if dry_run or _delete_manifest(planned, {p.id for p in plan}):
-                doomed.add(planned.id)
+                doomed.manifests.add(planned.id)
+                doomed.blobs.update(uses.get(planned.id, ()))
                 report.manifests.append(label)
                 say(f"{'would delete' if dry_run else 'deleted'} manifest {label} ({planned.reason})")
             else:
                 report.skipped += 1
     return doomed
+
+
+@dataclass
+class _Doomed:
+    """What retention deleted this run (a dry run: would delete): its blobs are reviewed at once."""
+
+    manifests: set[int] = field(default_factory=set)
+    blobs: set[int] = field(default_factory=set)
+
+
+def _blobs_of(manifest_ids: list[int]) -> dict[int, set[int]]:
+    uses: dict[int, set[int]] = {}
+    for manifest_id, blob_id in _BlobManifests.objects.filter(manifest_id__in=manifest_ids).values_list(
+        "manifest_id", "blob_id"
+    ):
+        uses.setdefault(manifest_id, set()).add(blob_id)
+    return uses
 
 
 def _delete_manifest(planned: Planned, plan_ids: Collection[int]) -> bool:
@@ -136,53 +161,121 @@ def _still_doomed(manifest: Manifest, planned: Planned, plan_ids: Collection[int
     return subject is None or not manifest.subject_digest or subject.id in plan_ids
 
 
-# --- blobs ---------------------------------------------------------------------------------------
+# --- blobs: the review queue ---------------------------------------------------------------------
 
 
-def blob_candidates(*, cutoff: datetime, ignoring_manifests: Collection[int] = ()) -> Iterator[Blob]:
-    """Blobs older than ``cutoff`` that no manifest refers to and no link younger than ``cutoff`` holds."""
-    referenced = _BlobManifests.objects.filter(blob_id=OuterRef("pk")).exclude(manifest_id__in=list(ignoring_manifests))
-    fresh_link = PackageBlob.objects.filter(blob_id=OuterRef("pk"), created_at__gte=cutoff)
-    candidates = Blob.objects.filter(created_at__lt=cutoff).filter(~Exists(referenced), ~Exists(fresh_link))
-    return candidates.order_by("id").iterator(chunk_size=500)
+def _due(cutoff: datetime, also: Collection[int], passed: Collection[int]) -> QuerySet[BlobReview]:
+    """Queued blobs whose grace period is over (or that the manifests retention just deleted used),
+    oldest first, without the ones this run already found busy."""
+    due = BlobReview.objects.filter(Q(queued_at__lt=cutoff) | Q(blob_id__in=list(also)))
+    return due.exclude(blob_id__in=list(passed)).order_by("queued_at")
+
+
+def blob_review_postpone(*, blob: Blob) -> None:
+    """A HEAD of a blob: the client may be about to skip its upload and push a manifest that refers
+    to it, so a queued review of it starts its grace period again (the race GitLab left open: HEAD,
+    collection, manifest PUT). One UPDATE by primary key; nothing when the blob is not queued."""
+    BlobReview.objects.filter(blob_id=blob.id).update(queued_at=timezone.now())
 
 
 def _collect_blobs(
-    report: GcReport, cutoff: datetime, ignoring: Collection[int], store: BlobStore, dry_run: bool, say: Progress
+    report: GcReport, cutoff: datetime, doomed: _Doomed, store: BlobStore, dry_run: bool, say: Progress
 ) -> None:
-    for blob in blob_candidates(cutoff=cutoff, ignoring_manifests=ignoring):
-        if not dry_run and not _delete_blob(blob.id, cutoff, store):
+    also = doomed.blobs
+    if dry_run:
+        return _list_blobs(report, cutoff, doomed, say)
+    passed: list[int] = []
+    while (outcome := _review_next(cutoff, also, passed)) is not None:
+        blob_id, blob = outcome
+        if blob is None:
+            continue
+        if blob is _BUSY:
+            passed.append(blob_id)
             report.skipped += 1
+            continue
+        _finish_deletion(store, blob.storage_key)
+        report.blobs.append(blob.digest)
+        report.bytes_freed += blob.size
+        say(f"deleted blob {blob.digest} ({blob.size} bytes)")
+    return None
+
+
+_BUSY = Blob()  # the review found the blob or one of its links locked by a push: next run
+
+
+def _review_next(cutoff: datetime, also: Collection[int], passed: list[int]) -> tuple[int, Blob | None] | None:
+    """Take one due review (``FOR UPDATE SKIP LOCKED``: two workers never take the same one) and
+    decide it in the same transaction; the collected blob, None if it stays, or ``_BUSY``."""
+    with transaction.atomic():
+        review = _due(cutoff, also, passed).select_for_update(skip_locked=True).first()
+        if review is None:
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: a row a push holds fails only this part
+                blob = Blob.objects.select_for_update(nowait=True).filter(id=review.blob_id).first()
+                links = list(PackageBlob.objects.select_for_update(nowait=True).filter(blob_id=review.blob_id))
+        except OperationalError:
+            return review.blob_id, _BUSY
+        return review.blob_id, _decide(review, blob, links, cutoff)
+
+
+def _decide(review: BlobReview, blob: Blob | None, links: list[PackageBlob], cutoff: datetime) -> Blob | None:
+    """With the blob and its links locked: a referenced (or vanished) blob leaves the queue until a
+    reference goes again; a blob uploaded or mounted within the grace period is due a grace period
+    after that; anything else goes, its bytes recorded for deletion in the same transaction."""
+    if blob is None or _BlobManifests.objects.filter(blob_id=blob.id).exists():
+        review.delete()
+        return None
+    newest = max([blob.created_at, *(link.created_at for link in links)])
+    if newest >= cutoff:
+        BlobReview.objects.filter(blob_id=blob.id).update(queued_at=newest)
+        return None
+    for rows in (
+        PackageBlob.objects.filter(blob_id=blob.id),
+        Blob.objects.filter(id=blob.id),
+        BlobReview.objects.filter(blob_id=blob.id),  # after the link trigger queued it again
+    ):
+        rows._raw_delete(rows.db)  # one DELETE each: the references were checked under the locks
+    if not Blob.objects.filter(storage_key=blob.storage_key).exists():
+        # A key from before per-upload keys (content-addressed) may still be named by a sha512 row.
+        StoreDeletion.objects.bulk_create([StoreDeletion(storage_key=blob.storage_key)], ignore_conflicts=True)
+    return blob
+
+
+def _finish_deletion(store: BlobStore, key: str) -> None:
+    """Delete the bytes of a committed collection, then its record (deleting twice is harmless)."""
+    store.delete(key)
+    done = StoreDeletion.objects.filter(storage_key=key)
+    done._raw_delete(done.db)
+
+
+def _finish_store_deletions(store: BlobStore, say: Progress) -> None:
+    """Bytes a killed worker's collection committed but did not get to delete."""
+    while True:
+        with transaction.atomic():
+            pending = list(StoreDeletion.objects.select_for_update(skip_locked=True).order_by("id")[:100])
+            for row in pending:
+                store.delete(row.storage_key)
+                row.delete()
+                say(f"deleted stored key {row.storage_key} (left by an interrupted collection)")
+        if len(pending) < 100:
+            return
+
+
+def _list_blobs(report: GcReport, cutoff: datetime, doomed: _Doomed, say: Progress) -> None:
+    """A dry run: what the reviews due now would collect (ignoring the references of the manifests
+    retention would delete), locking and changing nothing."""
+    for review in _due(cutoff, doomed.blobs, ()).iterator(chunk_size=500):
+        blob = Blob.objects.filter(id=review.blob_id).first()
+        users = _BlobManifests.objects.filter(blob_id=review.blob_id).exclude(manifest_id__in=doomed.manifests)
+        if blob is None or users.exists():
+            continue
+        links = PackageBlob.objects.filter(blob_id=blob.id, created_at__gte=cutoff)
+        if blob.created_at >= cutoff or links.exists():
             continue
         report.blobs.append(blob.digest)
         report.bytes_freed += blob.size
-        say(f"{'would delete' if dry_run else 'deleted'} blob {blob.digest} ({blob.size} bytes)")
-
-
-def _delete_blob(blob_id: int, cutoff: datetime, store: BlobStore) -> bool:
-    """(a) lock the blob and its links without waiting, (b) delete the links, (c) re-check that no
-    manifest refers to it and no link is young, (d) delete the row; only after the commit, the bytes."""
-    try:
-        with transaction.atomic():
-            blob = Blob.objects.select_for_update(nowait=True).filter(id=blob_id, created_at__lt=cutoff).first()
-            links = list(PackageBlob.objects.select_for_update(nowait=True).filter(blob_id=blob_id))
-            if blob is None or any(link.created_at >= cutoff for link in links):
-                raise _Skip
-            PackageBlob.objects.filter(blob_id=blob_id).delete()
-            if _BlobManifests.objects.filter(blob_id=blob_id).exists():
-                raise _Skip
-            Blob.objects.filter(id=blob_id).delete()
-    except (_Skip, OperationalError):
-        return False
-    _delete_bytes(store, blob.storage_key)
-    return True
-
-
-def _delete_bytes(store: BlobStore, key: str) -> None:
-    """Keys are unique per upload; a key from before that change (content-addressed, possibly shared
-    by a sha256 and a sha512 row) is kept while any row still names it."""
-    if not Blob.objects.filter(storage_key=key).exists():
-        store.delete(key)
+        say(f"would delete blob {blob.digest} ({blob.size} bytes)")
 
 
 # --- deleted packages and versions, for good ------------------------------------------------------
@@ -287,38 +380,6 @@ def _purge_manifest(manifest_id: int, cutoff: datetime) -> bool:
     except (_Skip, OperationalError):
         return False
     return True
-
-
-# --- stored bytes without rows -------------------------------------------------------------------
-
-
-def orphan_keys(*, store: BlobStore) -> Iterator[str]:
-    """Stored keys no Blob row points at and no upload session in progress owns.
-
-    The session is looked up *before* the row: a session is closed in the same transaction that
-    creates its row, so a key whose session is gone already has its row (or was a duplicate).
-    """
-    for key in store.stored_keys():
-        if _has_upload(upload_id_of(key)):
-            continue
-        if not Blob.objects.filter(storage_key=key).exists():
-            yield key
-
-
-def _has_upload(name: str) -> bool:
-    try:
-        upload_id = uuid.UUID(name)
-    except ValueError:
-        return False
-    return Upload.objects.filter(id=upload_id).exists()
-
-
-def _collect_orphans(report: GcReport, store: BlobStore, dry_run: bool, say: Progress) -> None:
-    for key in orphan_keys(store=store):
-        if not dry_run:
-            store.delete(key)
-        report.orphan_keys.append(key)
-        say(f"{'would delete' if dry_run else 'deleted'} stored key {key} (no row, no upload)")
 
 
 # --- consistency check ---------------------------------------------------------------------------

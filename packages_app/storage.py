@@ -88,8 +88,9 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def stored_keys(self) -> Iterator[str]:
-        """Every committed key (not the ``_uploads/`` area of sessions in progress)."""
+    def stored_keys(self, after: str = "") -> Iterator[str]:
+        """Every committed key (not the ``_uploads/`` area of sessions in progress), in order, from the
+        first one after ``after`` (where an interrupted listing stopped)."""
 
 
 def upload_id_of(key: str) -> str:
@@ -219,12 +220,24 @@ class FileSystemBlobStore:
     def delete(self, key: str) -> None:
         self.storage.delete(key)
 
-    def stored_keys(self) -> Iterator[str]:
-        for folder, dirs, names in os.walk(self.root):
-            if folder == self.root and "_uploads" in dirs:
-                dirs.remove("_uploads")
-            for name in names:
-                yield os.path.relpath(os.path.join(folder, name), self.root).replace(os.sep, "/")
+    def stored_keys(self, after: str = "") -> Iterator[str]:
+        return _walk_after(self.root, (), tuple(after.split("/")) if after else ())
+
+
+def _walk_after(root: str, prefix: tuple[str, ...], after: tuple[str, ...]) -> Iterator[str]:
+    """The files below ``root/prefix`` in path order (segment by segment), from the first after ``after``."""
+    try:
+        entries = sorted(os.scandir(os.path.join(root, *prefix)), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        path = (*prefix, entry.name)
+        if path < after[: len(path)] or (not prefix and entry.name == "_uploads"):
+            continue  # wholly before where the listing stopped, or sessions in progress
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk_after(root, path, after)
+        elif path > after:
+            yield "/".join(path)
 
 
 class _S3Writer:
@@ -413,10 +426,11 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.storage.delete(key)
 
-    def stored_keys(self) -> Iterator[str]:
+    def stored_keys(self, after: str = "") -> Iterator[str]:
         location = str(self.storage.location or "").strip("/")
         prefix = f"{location}/" if location else ""
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+        listing = {"Bucket": self.bucket, "Prefix": prefix} | ({"StartAfter": prefix + after} if after else {})
+        for page in self.client.get_paginator("list_objects_v2").paginate(**listing):
             for item in page.get("Contents", []):
                 key = str(item["Key"])[len(prefix) :].lstrip("/")
                 if not key.startswith("_uploads/"):

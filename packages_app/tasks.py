@@ -7,7 +7,7 @@ from celery import shared_task
 
 from observability import metrics
 
-from . import gc, metadata, upload_expiry
+from . import gc, metadata, sweep, upload_expiry
 from .models import Package
 
 
@@ -56,3 +56,11 @@ def purge_deleted() -> dict[str, int]:
     """Remove for good what was deleted more than WHARF_DELETED_RETENTION_DAYS ago (scheduled daily)."""
     report = gc.purge_deleted()
     return {"packages": len(report.packages), "manifests": len(report.manifests)}
+
+
+@shared_task
+def sweep_orphans() -> dict[str, int]:
+    """Page through the store for bytes without rows (every WHARF_GC_SWEEP_INTERVAL_SECONDS; resumes
+    where a stopped sweep left off)."""
+    report = sweep.sweep_orphans()
+    return {"keys": report.keys_seen, "orphans": len(report.orphan_keys), "finished": int(report.finished)}

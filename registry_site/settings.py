@@ -335,12 +335,16 @@ CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # upload timeout (REGISTRY.md "Background work": a push in progress keeps what it uploaded).
 WHARF_GC_GRACE_SECONDS = max(envint("WHARF_GC_GRACE_SECONDS", WHARF_UPLOAD_TIMEOUT), WHARF_UPLOAD_TIMEOUT)
 WHARF_GC_INTERVAL_SECONDS = envint("WHARF_GC_INTERVAL_SECONDS", 3600)
+# The orphan sweep (packages_app.sweep) lists the whole store, so it is rare and paced.
+WHARF_GC_SWEEP_INTERVAL_SECONDS = envint("WHARF_GC_SWEEP_INTERVAL_SECONDS", 7 * 24 * 3600)
+WHARF_GC_SWEEP_KEYS_PER_SECOND = envint("WHARF_GC_SWEEP_KEYS_PER_SECOND", 1000)
 # A deleted package or version can be restored for this many days; after that ``purge_deleted`` (daily)
 # removes its rows for good and the next collection takes the blobs only it used.
 WHARF_DELETED_RETENTION_DAYS = envint("WHARF_DELETED_RETENTION_DAYS", 30)
 CELERY_BEAT_SCHEDULE = {
     "expire-uploads": {"task": "packages_app.tasks.expire_uploads", "schedule": 60.0},
     "collect-garbage": {"task": "packages_app.tasks.collect_garbage", "schedule": float(WHARF_GC_INTERVAL_SECONDS)},
+    "sweep-orphans": {"task": "packages_app.tasks.sweep_orphans", "schedule": float(WHARF_GC_SWEEP_INTERVAL_SECONDS)},
     # Extraction is enqueued by each push; this catches up on tasks lost while the broker was down.
     "extract-pending-metadata": {"task": "packages_app.tasks.extract_pending_metadata", "schedule": 300.0},
     "purge-deleted": {"task": "packages_app.tasks.purge_deleted", "schedule": 86400.0},

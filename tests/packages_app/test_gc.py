@@ -4,7 +4,6 @@ push (MANIFEST_BLOB_UNKNOWN, never a manifest with a missing blob), orphan bytes
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -13,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from packages_app import gc, tasks, uploads
-from packages_app.models import Blob, Manifest, PackageBlob, Upload
+from packages_app import gc, sweep, tasks, uploads
+from packages_app.models import Blob, BlobReview, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
 from tests.oci import Image, make_image, sha256
@@ -25,10 +24,11 @@ OTHER = "acme/other"
 
 
 def age(*, seconds: int = 7200) -> None:
-    """Make every blob and link ``seconds`` old."""
+    """Make every blob, link and queued review ``seconds`` old."""
     old = timezone.now() - timedelta(seconds=seconds)
     Blob.objects.update(created_at=old)
     PackageBlob.objects.update(created_at=old)
+    BlobReview.objects.update(queued_at=old)
 
 
 def upload_blobs(registry: Any, image: Image, name: str = NAME) -> None:
@@ -170,25 +170,26 @@ def test_a_manifest_pushed_after_a_collection_removed_its_blob_is_manifest_blob_
         assert pull_blob(registry, digest) == data
 
 
-def test_a_reference_committed_after_the_candidates_were_chosen_keeps_the_blob(
+def test_a_reference_committed_after_the_review_was_taken_keeps_the_blob(
     registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Step (c): the references are checked again once the rows are locked."""
+    """The references are checked once the blob and its links are locked, not when the review was taken."""
     image = make_image()
     upload_blobs(registry, image)
     age()
-    real = gc.blob_candidates
+    real = gc._decide
 
-    def then_a_push(**kwargs: Any) -> Iterator[Blob]:
-        candidates = list(real(**kwargs))
-        assert registry.push_manifest(NAME, "latest", image.manifest, image.media_type).status_code == 201
-        age()  # the links are old too: only the manifest's reference can save the blobs
-        yield from candidates
+    def then_a_push(review: BlobReview, *args: Any) -> Blob | None:
+        if not Manifest.objects.exists():
+            assert registry.push_manifest(NAME, "latest", image.manifest, image.media_type).status_code == 201
+            age()  # the links are old too: only the manifest's reference can save the blobs
+        return real(review, *args)
 
-    monkeypatch.setattr(gc, "blob_candidates", then_a_push)
+    monkeypatch.setattr(gc, "_decide", then_a_push)
     report = gc.garbage_collect()
-    assert report.blobs == [] and report.skipped == 2
+    assert report.blobs == []
     assert PackageBlob.objects.count() == 2
+    assert not BlobReview.objects.exists()  # referenced: out of the queue until a reference goes
     for digest, data in image.blobs.items():
         assert pull_blob(registry, digest) == data
 
@@ -225,7 +226,7 @@ def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: An
     Upload.objects.filter(id=crashed.id).delete()  # as if the process died after committing
     orphan = next(iter(store.stored_keys()))
     assert gc.storage_check().orphan_keys == [orphan]
-    assert gc.garbage_collect().orphan_keys == [orphan]
+    assert sweep.sweep_orphans(keys_per_second=0).orphan_keys == [orphan]
     assert list(store.stored_keys()) == []
     finished = uploads.upload_finish(name=NAME, upload_id=str(in_progress.id), digest=sha256(b"partial"))
     assert backend.read(finished.storage_key) == b"partial"
@@ -282,13 +283,14 @@ def test_the_gc_command_prints_a_line_per_item_and_a_dry_run_keeps_everything(re
     assert not Blob.objects.exists()
 
 
-def test_beat_schedules_expiry_collection_extraction_and_the_purge(settings: Any) -> None:
+def test_beat_schedules_expiry_collection_extraction_the_purge_and_the_sweep(settings: Any) -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
         "packages_app.tasks.expire_uploads",
         "packages_app.tasks.collect_garbage",
         "packages_app.tasks.extract_pending_metadata",
         "packages_app.tasks.purge_deleted",
+        "packages_app.tasks.sweep_orphans",
     }
 
 

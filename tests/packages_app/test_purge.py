@@ -21,6 +21,7 @@ from packages_app.exceptions import NameUnknown
 from packages_app.models import (
     AuditEvent,
     Blob,
+    BlobReview,
     DownloadCount,
     Manifest,
     Package,
@@ -67,6 +68,7 @@ def age_blobs() -> None:
     old = timezone.now() - timedelta(hours=2)
     Blob.objects.update(created_at=old)
     PackageBlob.objects.update(created_at=old)
+    BlobReview.objects.update(queued_at=old)
 
 
 def stored_files(blob_dir: Path) -> int:

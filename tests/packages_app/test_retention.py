@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from packages_app import gc, retention, services
 from packages_app.admin import RetentionRuleForm
-from packages_app.models import Blob, Manifest, Package, PackageBlob, RetentionRule, Tag
+from packages_app.models import Blob, BlobReview, Manifest, Package, PackageBlob, RetentionRule, Tag
 from tests.oci import OCI_INDEX, Image, make_image, make_index, sha256
 
 NAME = "acme/app"
@@ -45,6 +45,7 @@ def age_blobs() -> None:
     old = timezone.now() - timedelta(days=1)
     Blob.objects.update(created_at=old)
     PackageBlob.objects.update(created_at=old)
+    BlobReview.objects.update(queued_at=old)
 
 
 @pytest.fixture
