@@ -103,7 +103,7 @@ def garbage_collect(
 def _collect_manifests(report: GcReport, now: datetime, grace: int, dry_run: bool, say: Progress) -> _Doomed:
     doomed = _Doomed()
     for package in Package.objects.filter(retention_rules__enabled=True).distinct():
-        plan = retention_plan(package=package, now=now, grace_seconds=grace)
+        plan = list(retention_plan(package=package, now=now, grace_seconds=grace))
         uses = _blobs_of([planned.id for planned in plan])
         for planned in plan:
             label = f"{package.name}@{planned.digest}"
@@ -181,12 +181,12 @@ def blob_review_postpone(*, blob: Blob) -> None:
 def _collect_blobs(
     report: GcReport, cutoff: datetime, doomed: _Doomed, store: BlobStore, dry_run: bool, say: Progress
 ) -> None:
-    also = doomed.blobs
     if dry_run:
         return _list_blobs(report, cutoff, doomed, say)
-    passed: list[int] = []
+    also, passed = set(doomed.blobs), list[int]()
     while (outcome := _review_next(cutoff, also, passed)) is not None:
         blob_id, blob = outcome
+        also.discard(blob_id)  # reviewed: once a run (a postponed one is due later, not now)
         if blob is None:
             continue
         if blob is _BUSY:

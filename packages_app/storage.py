@@ -22,8 +22,10 @@ content has just committed (a content-addressed path would be shared by both).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -302,7 +304,7 @@ class S3BlobStore:
 
     @property
     def client(self) -> Any:
-        return self.storage.connection.meta.client
+        return with_content_md5(self.storage.connection.meta.client)
 
     @property
     def bucket(self) -> str:
@@ -371,8 +373,12 @@ class S3BlobStore:
         if not state.get("mpu"):
             return
         key = self._key(self._final_key(upload_id))
-        with contextlib.suppress(self.client.exceptions.NoSuchUpload):
+        try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=state["mpu"])
+        except self.client.exceptions.ClientError as error:
+            # Gone already: AWS and moto say NoSuchUpload, Swift's s3api NoSuchKey.
+            if error.response.get("Error", {}).get("Code") not in {"NoSuchUpload", "NoSuchKey"}:
+                raise
 
     def delete_tails(self, upload_id: str, keep: str | None = None) -> None:
         """Delete the upload's tail objects but ``keep``, a listing page (1,000 keys) at a time."""
@@ -435,6 +441,18 @@ class S3BlobStore:
                 key = str(item["Key"])[len(prefix) :].lstrip("/")
                 if not key.startswith("_uploads/"):
                     yield key
+
+
+def with_content_md5(client: Any) -> Any:
+    """S3 requires Content-MD5 on DeleteObjects (Swift's s3api enforces it); botocore now sends a CRC
+    checksum instead, which AWS accepts and other implementations refuse. Registered once per client."""
+    client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5, unique_id="wharf-content-md5")
+    return client
+
+
+def _content_md5(request: Any, **kwargs: Any) -> None:
+    body = request.body if isinstance(request.body, bytes) else bytes(request.body or b"")
+    request.headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 def make_blob_store(storage: Storage, part_size: int) -> BlobStore:

@@ -1,6 +1,10 @@
-"""The two blob stores under test: the filesystem one and the S3 one, against a local moto server.
+"""The blob stores under test: the filesystem one and the S3 one, against a local moto server and
+against OpenStack Swift's S3 API (``tests.swift_aio``, a real implementation that checks what moto
+does not: presigned signatures and expiry, among others; see the README's "Object stores under test").
 
-``backend`` is parametrized over both, so a test that takes it (or ``store``) runs twice. It also points
+``backend`` is parametrized over the filesystem and moto, so a test that takes it (or ``store``) runs
+twice, and three times when marked ``swift``; ``s3_server`` (and ``s3_client``, ``s3_store``,
+``s3_settings``) runs an S3-only test on moto, and on Swift too when marked ``swift``. It also points
 ``settings.STORAGES["blobs"]`` at the same storage, so services and views that call ``blob_store()``
 use the backend under test. ``backend.new()`` builds a fresh store object, as another worker process
 resuming an upload would.
@@ -26,6 +30,7 @@ from storages.backends.s3 import S3Storage
 
 from packages_app import storage
 from packages_app.storage import BlobStore, FileSystemBlobStore, S3BlobStore
+from tests import swift_aio
 
 PART_SIZE = 5 * 1024 * 1024
 BUCKET = "wharf-test"
@@ -68,57 +73,138 @@ def moto_endpoint() -> Iterator[str]:
             process.wait()
 
 
-def s3_options(endpoint: str) -> dict[str, Any]:
+@dataclass
+class S3Server:
+    """An S3 endpoint under test: moto (fast, lenient) or Swift's s3api (a real implementation)."""
+
+    name: str
+    endpoint: str
+    access_key: str = "testing"
+    secret_key: str = "testing"
+
+
+@pytest.fixture(scope="session")
+def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """OpenStack Swift all-in-one with s3api and tempauth for the whole session (``tests.swift_aio``):
+    the one ``.ci/run`` started (``WHARF_TEST_SWIFT_ENDPOINT``), or one of its own."""
+    if endpoint := os.environ.get("WHARF_TEST_SWIFT_ENDPOINT"):
+        yield S3Server("swift", endpoint, swift_aio.ACCESS_KEY, swift_aio.SECRET_KEY)
+        return
+    if not swift_aio.installed():
+        if os.environ.get("WHARF_REQUIRE_E2E") == "1":
+            pytest.fail("Swift is not installed (swift-proxy swift-object swift-container swift-account memcached)")
+        pytest.skip("Swift is not installed")
+    server = swift_aio.SwiftAIO(tmp_path_factory.mktemp("swift"))
+    try:
+        server.start(timeout=120)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield S3Server("swift", server.endpoint, swift_aio.ACCESS_KEY, swift_aio.SECRET_KEY)
+    finally:
+        server.stop()
+
+
+def s3_server_named(request: pytest.FixtureRequest, name: str) -> S3Server:
+    if name == "swift":
+        server: S3Server = request.getfixturevalue("swift_server")
+        return server
+    return S3Server("moto", request.getfixturevalue("moto_endpoint"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Store tests run on the filesystem and moto; those marked ``swift`` on Swift's S3 API as well
+    (a chosen few: each is several times slower there)."""
+    on_swift = metafunc.definition.get_closest_marker("swift") is not None
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["filesystem", "s3", *(["swift"] if on_swift else [])], indirect=True)
+    if "s3_server" in metafunc.fixturenames:
+        metafunc.parametrize("s3_server", ["moto", *(["swift"] if on_swift else [])], indirect=True)
+
+
+@pytest.fixture
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    """Each S3 implementation in turn (moto; Swift too for tests marked ``swift``)."""
+    return s3_server_named(request, request.param)
+
+
+def s3_options(server: S3Server) -> dict[str, Any]:
     return {
         "bucket_name": BUCKET,
-        "endpoint_url": endpoint,
+        "endpoint_url": server.endpoint,
         "region_name": "us-east-1",
-        "access_key": "testing",
-        "secret_key": "testing",
+        "access_key": server.access_key,
+        "secret_key": server.secret_key,
         "addressing_style": "path",
+        "signature_version": "s3v4",
         "default_acl": None,
         "file_overwrite": True,
         "querystring_expire": 300,
     }
 
 
-@pytest.fixture
-def s3_client(moto_endpoint: str) -> Iterator[Any]:
-    """A boto3 client on an emptied moto with one fresh bucket."""
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+def fresh_bucket(server: S3Server) -> Any:
+    """A boto3 client on an empty ``BUCKET``: moto is reset; on Swift what a test left is deleted."""
+    client = storage.with_content_md5(
+        boto3.client(
+            "s3",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+        )
     )
-    client.create_bucket(Bucket=BUCKET)
+    if server.name == "moto":
+        request = urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        client.create_bucket(Bucket=BUCKET)
+        return client
+    if not client.list_buckets().get("Buckets"):
+        client.create_bucket(Bucket=BUCKET)
+    _empty(client)
+    return client
+
+
+def _empty(client: Any) -> None:
+    for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
+
+
+@pytest.fixture
+def s3_client(s3_server: S3Server) -> Iterator[Any]:
+    client = fresh_bucket(s3_server)
     yield client
     client.close()
 
 
-def make_s3_store(endpoint: str) -> S3BlobStore:
-    return S3BlobStore(S3Storage(**s3_options(endpoint)), part_size=PART_SIZE)
+def make_s3_store(server: S3Server) -> S3BlobStore:
+    return S3BlobStore(S3Storage(**s3_options(server)), part_size=PART_SIZE)
 
 
 @pytest.fixture
-def s3_store(s3_client: Any, moto_endpoint: str) -> S3BlobStore:
-    return make_s3_store(moto_endpoint)
+def s3_store(s3_client: Any, s3_server: S3Server) -> S3BlobStore:
+    return make_s3_store(s3_server)
 
 
-@pytest.fixture
-def s3_settings(settings: Any, blob_dir: Path, s3_client: Any, moto_endpoint: str) -> str:
-    """Point ``STORAGES["blobs"]`` (hence ``blob_store()``, services and views) at the S3 bucket."""
+def point_blobs_at(settings: Any, server: S3Server) -> None:
+    """``STORAGES["blobs"]`` (hence ``blob_store()``, services and views) on the S3 bucket."""
     settings.STORAGES = {
         **settings.STORAGES,
-        "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(moto_endpoint)},
+        "blobs": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(server)},
     }
     settings.WHARF_S3_PART_SIZE = PART_SIZE
     storage.blob_store.cache_clear()
-    return moto_endpoint
+
+
+@pytest.fixture
+def s3_settings(settings: Any, blob_dir: Path, s3_client: Any, s3_server: S3Server) -> str:
+    point_blobs_at(settings, s3_server)
+    return s3_server.endpoint
 
 
 @dataclass
@@ -148,7 +234,7 @@ def _filesystem_backend(root: Path) -> Backend:
     )
 
 
-def _s3_backend(client: Any, endpoint: str) -> Backend:
+def _s3_backend(client: Any, server: S3Server) -> Backend:
     def keys() -> list[str]:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
@@ -158,21 +244,25 @@ def _s3_backend(client: Any, endpoint: str) -> Backend:
 
     return Backend(
         name="s3",
-        new=lambda: make_s3_store(endpoint),
+        new=lambda: make_s3_store(server),
         keys=keys,
         read=lambda key: bytes(client.get_object(Bucket=BUCKET, Key=key)["Body"].read()),
         multipart_uploads=multipart_uploads,
-        endpoint=endpoint,
+        endpoint=server.endpoint,
     )
 
 
-@pytest.fixture(params=["filesystem", "s3"])
-def backend(request: pytest.FixtureRequest, blob_dir: Path) -> Backend:
-    """Each backend in turn; ``blob_store()`` (services, views) uses the same one."""
-    if request.param == "s3":
-        request.getfixturevalue("s3_settings")
-        return _s3_backend(request.getfixturevalue("s3_client"), request.getfixturevalue("moto_endpoint"))
-    return _filesystem_backend(blob_dir)
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, blob_dir: Path, settings: Any) -> Iterator[Backend]:
+    """Each backend in turn (S3 on moto, S3 on Swift); ``blob_store()`` (services, views) uses the same one."""
+    if request.param == "filesystem":
+        yield _filesystem_backend(blob_dir)
+        return
+    server = s3_server_named(request, "moto" if request.param == "s3" else "swift")
+    client = fresh_bucket(server)
+    point_blobs_at(settings, server)
+    yield _s3_backend(client, server)
+    client.close()
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ import hashlib
 from io import StringIO
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 
 from packages_app import sweep, uploads
 from packages_app.models import StoreSweep, Upload
 from packages_app.names import Digest
-from packages_app.storage import BlobStore
+from packages_app.storage import BlobStore, blob_store
 from tests.packages_app.conftest import Backend
 
 NAME = "acme/app"
@@ -28,6 +29,7 @@ def crashed_commits(store: BlobStore, count: int) -> list[str]:
     return sorted(keys)
 
 
+@pytest.mark.swift
 def test_a_sweep_stopped_after_a_page_resumes_where_it_was(registry: Any, backend: Backend, store: BlobStore) -> None:
     for n in range(3):
         assert registry.push_blob(NAME, f"kept {n}".encode()).status_code == 201
@@ -54,8 +56,8 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def test_the_sweep_keeps_its_pace(registry: Any, store: BlobStore, monkeypatch: Any) -> None:
-    crashed_commits(store, 4)
+def test_the_sweep_keeps_its_pace(registry: Any, monkeypatch: Any) -> None:
+    crashed_commits(blob_store(), 4)
     pauses: list[float] = []
     monkeypatch.setattr(sweep.time, "sleep", pauses.append)
     report = sweep.sweep_orphans(page_size=2, keys_per_second=4)

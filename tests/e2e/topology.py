@@ -1,0 +1,227 @@
+"""A multi-node Wharf the tests start (issue 14): identical gunicorn nodes on loopback ports behind
+HAProxy (round-robin per request, no stickiness), one PostgreSQL (the test database), Redis (the Celery
+broker), Celery workers and an S3 object store (OpenStack Swift's S3 API, or moto).
+
+Each node has a data directory of its own, so nothing a node keeps on its disk can be shared: upload
+sessions, leases and hash states are rows in PostgreSQL, blob bytes are objects in the store, signing
+keys come from the one ``WHARF_SECRET_KEY`` every node is given, sessions are database sessions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import ROOT, Response, WharfServer, free_port, server_database_url
+
+PART_SIZE = 5 * 1024 * 1024
+ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3})')
+
+_HAPROXY = """global
+    maxconn 512
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 120s
+    timeout server 120s
+    # each request is balanced on its own: no stickiness, no reuse of a server connection
+    option http-server-close
+    retries 3
+    retry-on conn-failure empty-response
+    option redispatch 1
+
+frontend registry
+    bind 127.0.0.1:{port}
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    option httpchk GET /v2/
+    http-check expect status 200,401
+{servers}
+"""
+
+
+@dataclass
+class LoadBalancer:
+    """HAProxy in front of the nodes; looks like a ``WharfServer`` to the clients (``host``, ``request``)."""
+
+    directory: Path
+    nodes: list[WharfServer]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "haproxy.log"
+
+    def start(self, timeout: float = 20) -> None:
+        servers = "\n".join(
+            f"    server node{n} 127.0.0.1:{node.port} check inter 300 fall 1 rise 2"
+            for n, node in enumerate(self.nodes, 1)
+        )
+        config = self.directory / "haproxy.cfg"
+        config.write_text(_HAPROXY.format(port=self.port, servers=servers))
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                ["haproxy", "-f", str(config), "-db"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if self.request("GET", "/v2/", timeout=2).status in {200, 401}:
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"HAProxy did not answer:\n{self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            answer = conn.getresponse()
+            return Response(answer.status, answer.headers, answer.read())
+        finally:
+            conn.close()
+
+
+def access_lines(node: WharfServer) -> list[tuple[str, str, int]]:
+    """(method, path with query, status) of every request the node's access log holds."""
+    lines = []
+    for match in ACCESS_LINE.finditer(node.log.read_text(errors="replace")):
+        lines.append((match["method"], match["path"], int(match["status"])))
+    return lines
+
+
+def serving_node(lb: LoadBalancer) -> WharfServer:
+    """The node holding the load balancer's one open connection to a node (a request in flight)."""
+    for node in lb.nodes:
+        if _has_established(node.port):
+            return node
+    raise AssertionError("no node has a request in flight")
+
+
+def _has_established(port: int) -> bool:
+    """An ESTABLISHED TCP connection whose local port is ``port`` (Linux /proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_worker(directory: Path, env: dict[str, str], queue: str, number: int) -> Worker:
+    log = directory / f"worker{number}.log"
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
+             "-n", f"{queue}-{number}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    return Worker(process, log)
+
+
+def wait_ready(worker: Worker, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while "ready." not in worker.log.read_text(errors="replace"):
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Celery worker did not start:\n{worker.log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_worker(worker: Worker) -> None:
+    if worker.process.poll() is None:
+        os.killpg(worker.process.pid, signal.SIGTERM)
+    try:
+        worker.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+
+
+@dataclass
+class Topology:
+    lb: LoadBalancer
+    nodes: list[WharfServer]
+    workers: list[Worker]
+    queue: str
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def topology(directory: Path, s3: dict[str, str], broker: str, queue: str, *, nodes: int = 2, workers: int = 2,
+             extra_env: dict[str, str] | None = None, worker_env: dict[str, str] | None = None,
+             ) -> Iterator[Topology]:  # fmt: skip
+    """Start ``nodes`` gunicorn nodes, HAProxy and ``workers`` Celery workers; stop them all afterwards."""
+    shared = {
+        "WHARF_STORAGE": "s3",
+        "WHARF_S3_PART_SIZE": str(PART_SIZE),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **s3,
+        **(extra_env or {}),
+    }
+    started: list[Any] = []
+    servers = [
+        WharfServer(data_dir=directory / f"node{n}", database_url=server_database_url(), extra_env=dict(shared))
+        for n in range(1, nodes + 1)
+    ]
+    try:
+        for server in servers:
+            server.data_dir.mkdir()
+            server.start(timeout=90)
+            started.append(server)
+        lb = LoadBalancer(directory, servers)
+        lb.start()
+        started.append(lb)
+        env = servers[0].env() | (worker_env or {})
+        running = [start_worker(directory, env, queue, n) for n in range(1, workers + 1)]
+        started.extend(running)
+        for worker in running:
+            wait_ready(worker)
+        yield Topology(lb, servers, running, queue, env)
+    finally:
+        for part in reversed(started):
+            stop_worker(part) if isinstance(part, Worker) else part.stop()
