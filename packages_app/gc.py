@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion, Tag, deleted_cutoff
@@ -171,10 +171,19 @@ def _due(cutoff: datetime, also: Collection[int], passed: Collection[int]) -> Qu
     return due.exclude(blob_id__in=list(passed)).order_by("queued_at")
 
 
+def review_due_soon() -> Exists:
+    """For a blob query: whether the blob's queued review comes due within half a grace period (a
+    fresh upload's does not: it was queued a moment ago)."""
+    soon = timezone.now() - timedelta(seconds=gc_grace_seconds() / 2)
+    return Exists(BlobReview.objects.filter(blob_id=OuterRef("pk"), queued_at__lt=soon))
+
+
 def blob_review_postpone(*, blob: Blob) -> None:
-    """A HEAD of a blob: the client may be about to skip its upload and push a manifest that refers
-    to it, so a queued review of it starts its grace period again (the race GitLab left open: HEAD,
-    collection, manifest PUT). One UPDATE by primary key; nothing when the blob is not queued."""
+    """A HEAD of a blob whose review comes due soon (``review_due_soon``): the client may be about to
+    skip its upload and push a manifest that refers to it, so the review starts its grace period again.
+    This closes the race GitLab left open (HEAD, collection, manifest PUT): after a HEAD a blob stays
+    at least half a grace period, never less than half the upload timeout. One UPDATE by primary key,
+    and only for such a blob: a HEAD of anything else is still the one query."""
     BlobReview.objects.filter(blob_id=blob.id).update(queued_at=timezone.now())
 
 

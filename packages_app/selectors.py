@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from .access import package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
+from .gc import review_due_soon
 from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
 from .manifests import IMAGE_TYPES, INDEX_TYPES
 from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
@@ -98,7 +99,7 @@ def blob_get_by_name(*, name: str, digest: str) -> Blob:
     """``blob_get`` by the package's name, in one query; only a miss asks whether the package exists."""
     _valid_digest_in(name, digest)
     live = {"packageblob__package__name": name, "packageblob__package__deleted_at__isnull": True}
-    blob = _only(Blob.objects.filter(digest=digest, **live))
+    blob = _only(Blob.objects.filter(digest=digest, **live).annotate(review_due_soon=review_due_soon()))
     if blob is None:
         package_get(name=name)
         raise BlobUnknown(detail={"digest": digest})
