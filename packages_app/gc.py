@@ -34,13 +34,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion, Tag, deleted_cutoff
 from .retention import Planned, retention_plan
+from .reviews import gc_grace_seconds
 from .storage import BlobStore, blob_store
 from .sweep import orphan_keys
 from .upload_expiry import leaked_upload_areas
@@ -60,14 +60,6 @@ class GcReport:
     blobs: list[str] = field(default_factory=list)
     bytes_freed: int = 0
     skipped: int = 0  # candidates in use by a push at that moment, or referenced after all
-
-
-def gc_grace_seconds(requested: int | None = None) -> int:
-    """The grace period: ``requested`` (an operator's override) or WHARF_GC_GRACE_SECONDS, never less
-    than the upload timeout, whoever asks: a shorter one could collect the finished layers of a push
-    whose manifest has not arrived yet."""
-    wanted = settings.WHARF_GC_GRACE_SECONDS if requested is None else requested
-    return max(wanted, settings.WHARF_UPLOAD_TIMEOUT)
 
 
 def garbage_collect(
@@ -169,22 +161,6 @@ def _due(cutoff: datetime, also: Collection[int], passed: Collection[int]) -> Qu
     oldest first, without the ones this run already found busy."""
     due = BlobReview.objects.filter(Q(queued_at__lt=cutoff) | Q(blob_id__in=list(also)))
     return due.exclude(blob_id__in=list(passed)).order_by("queued_at")
-
-
-def review_due_soon() -> Exists:
-    """For a blob query: whether the blob's queued review comes due within half a grace period (a
-    fresh upload's does not: it was queued a moment ago)."""
-    soon = timezone.now() - timedelta(seconds=gc_grace_seconds() / 2)
-    return Exists(BlobReview.objects.filter(blob_id=OuterRef("pk"), queued_at__lt=soon))
-
-
-def blob_review_postpone(*, blob: Blob) -> None:
-    """A HEAD of a blob whose review comes due soon (``review_due_soon``): the client may be about to
-    skip its upload and push a manifest that refers to it, so the review starts its grace period again.
-    This closes the race GitLab left open (HEAD, collection, manifest PUT): after a HEAD a blob stays
-    at least half a grace period, never less than half the upload timeout. One UPDATE by primary key,
-    and only for such a blob: a HEAD of anything else is still the one query."""
-    BlobReview.objects.filter(blob_id=blob.id).update(queued_at=timezone.now())
 
 
 def _collect_blobs(

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from .access import package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
-from .gc import review_due_soon
 from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
 from .manifests import IMAGE_TYPES, INDEX_TYPES
 from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
 from .names import is_digest_reference, list_marker, parse_digest
+from .reviews import review_due_soon
 from .tagged_referrers import schema_index_descriptors, tagged_referrers
 
 

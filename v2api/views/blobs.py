@@ -6,7 +6,7 @@ from typing import IO, Any
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
-from packages_app import gc, selectors, services
+from packages_app import reviews, selectors, services
 from packages_app.access import Action
 from packages_app.models import Blob
 from packages_app.storage import blob_store
@@ -76,7 +76,7 @@ class BlobView(RegistryView):
         self.readable(request, name)
         blob = selectors.blob_get_by_name(name=name, digest=digest)
         if blob.review_due_soon:  # type: ignore[attr-defined]  # annotated by the selector
-            gc.blob_review_postpone(blob=blob)
+            reviews.blob_review_postpone(blob=blob)
         response = HttpResponse(status=200, headers=_blob_headers(blob))
         response.headers["Content-Length"] = str(blob.size)
         return response
