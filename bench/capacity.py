@@ -25,6 +25,7 @@ from django.db.models import QuerySet  # noqa: E402
 
 from packages_app import selectors  # noqa: E402
 from packages_app.models import Blob, Manifest, Package, PackageBlob, Tag  # noqa: E402
+from packages_app.reviews import review_due_soon  # noqa: E402
 
 TABLES = [
     "packages_app_package",
@@ -61,7 +62,7 @@ def main() -> None:
     sizes()
     package = Package.objects.get(name="org250/app5250")
     manifest = Manifest.objects.filter(package=package).order_by("id")[50]
-    subject = Manifest.objects.filter(package=package, subject_digest="").order_by("id")[40]
+    referrer = Manifest.objects.filter(package=package).exclude(subject_digest="").order_by("id")[3]
     tag = Tag.objects.filter(package=package).order_by("id")[7]
     blob = Blob.objects.filter(manifests=manifest).first()
     assert blob is not None
@@ -84,13 +85,13 @@ def main() -> None:
     )
     plan(
         "Referrers (GET /v2/NAME/referrers/DIGEST)",
-        Manifest.objects.filter(package=package, subject_digest=subject.digest, deleted_at__isnull=True).order_by(
-            "created_at", "id"
-        ),
+        Manifest.objects.filter(
+            package=package, subject_digest=referrer.subject_digest, deleted_at__isnull=True
+        ).order_by("created_at", "id"),
     )
     plan(
         "Blob link (GET/HEAD /v2/NAME/blobs/DIGEST)",
-        Blob.objects.filter(
+        Blob.objects.annotate(review_due_soon=review_due_soon()).filter(
             digest=blob.digest, packageblob__package__name=package.name, packageblob__package__deleted_at__isnull=True
         )[:1],
     )
