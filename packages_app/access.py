@@ -30,10 +30,10 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max, Q
 
+from . import roles
 from .exceptions import INSUFFICIENT_SCOPE, Denied, InsufficientScope, NameUnknown, Unauthorized
-from .models import Package, PackagePermission, Role, Visibility
+from .models import Package, Role, Visibility
 
 
 class Action(StrEnum):
@@ -111,36 +111,11 @@ def namespace_role(user: Any, namespace: str) -> Role | None:
 
 
 def package_role(user: Any, package: Package) -> Role | None:
-    """The strongest role ``user`` (None: anonymous) holds on ``package``."""
-    from accounts.models import Membership
-
-    roles: list[int] = [Role.READ] if package.visibility == Visibility.PUBLIC else []
-    if user is not None:
-        # One look at the membership serves both rules: owners administer, members read internal.
-        membership = (
-            None
-            if user.username == package.namespace
-            else Membership.objects.filter(organization__name=package.namespace, user=user).first()
-        )
-        if user.username == package.namespace or (membership and membership.role == Membership.Role.OWNER):
-            roles.append(Role.ADMIN)
-        if package.visibility == Visibility.INTERNAL and membership is not None:
-            roles.append(Role.READ)
-        if inherits_access(package):
-            if (role := repository_role(user, package.repository_id)) is not None:
-                roles.append(role)
-        else:
-            if package.created_by_id == user.pk:
-                roles.append(Role.ADMIN)
-            granted = PackagePermission.objects.filter(package=package).filter(Q(user=user) | Q(team__members=user))
-            if (best := granted.aggregate(best=Max("role"))["best"]) is not None:
-                roles.append(best)
-    return Role(max(roles)) if roles else None
+    """The strongest role ``user`` (None: anonymous) holds on ``package`` (rules: ``packages_app.roles``)."""
+    return roles.role_on(user, roles.gather_for(user, package))
 
 
-def inherits_access(package: Package) -> bool:
-    """Whether the package's own access list is replaced by its linked repository's access."""
-    return package.repository_id is not None and package.inherit_access
+inherits_access = roles.inherits_access
 
 
 def repository_role(user: Any, repository_id: int | None) -> Role | None:
@@ -200,33 +175,31 @@ def _role_decision(
     user: Any, name: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
 ) -> tuple[bool, bool]:
     """Whether the roles allow ``action``, and whether the package exists (only such a decision may be
-    remembered: a name that does not exist yet can be created by someone else in the meantime)."""
-    package = Package.objects.filter(name=name).first()
+    remembered: a name that does not exist yet can be created by someone else in the meantime).
+    The same lookups whether the package exists or not (``roles.gather``), so an outsider cannot tell
+    a private package from a missing one by the work done."""
     namespace = name.split("/", 1)[0]
+    if fixed_role is not None:
+        package, creator = Package.objects.filter(name=name).first(), False
+    elif repository_id is not None:
+        package, creator = Package.objects.filter(name=name).first(), automation_can_create(repository_id, namespace)
+    else:
+        facts = roles.gather(user, name)
+        package, creator = facts.package, roles.may_create(user, namespace, facts)
     if package is None:
-        return _may_create(user, namespace, action, repository_id=repository_id, fixed_role=fixed_role), False
+        # Whoever may create the package will be its admin: they may also pull (and find nothing),
+        # so a push's "pull,push" token request is granted in full, as on ghcr.io. A CI credential
+        # creates nothing.
+        return creator and action in (Action.PUSH, Action.PULL), False
     if action is Action.PULL and package.visibility == Visibility.PUBLIC:
-        return True, True  # everyone reads a public package: no role lookups needed
+        return True, True  # everyone reads a public package
     if fixed_role is not None:
         role: Role | None = fixed_role
     elif repository_id is not None:
         role = automation_role(repository_id, package)
     else:
-        role = package_role(user, package)
+        role = roles.role_on(user, facts)
     return role is not None and role >= ROLE_FOR[action], True
-
-
-def _may_create(
-    user: Any, namespace: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
-) -> bool:
-    """For a name that does not exist: whoever may create the package will be its admin, so they may
-    also pull it (and find nothing): a push's "pull,push" token request is granted in full, as on
-    ghcr.io. A CI credential creates nothing."""
-    if fixed_role is not None or action not in (Action.PUSH, Action.PULL):
-        return False
-    if repository_id is not None:
-        return automation_can_create(repository_id, namespace)
-    return can_create(user, namespace)
 
 
 def _within_reach(actor: Actor, name: str, action: Action) -> bool:
@@ -342,11 +315,10 @@ def push_refusal(actor: Actor, name: str) -> str:
 def _sees(actor: Actor, name: str) -> bool:
     """Whether the package exists and ``actor`` may read it: only then may a refusal admit it is there.
     (``role_allows`` also lets a would-be creator pull a name that does not exist yet.)"""
-    package = Package.objects.filter(name=name).first()
-    if package is None:
-        return False
-    if actor.role is not None:
-        return True  # reached (checked before): a CI credential's role covers it
+    if actor.role is not None:  # reached (checked before): a CI credential's role covers it
+        return Package.objects.filter(name=name).exists()
     if actor.repository_id is not None:
-        return automation_role(actor.repository_id, package) is not None
-    return package_role(actor.user, package) is not None
+        package = Package.objects.filter(name=name).first()
+        return package is not None and automation_role(actor.repository_id, package) is not None
+    facts = roles.gather(actor.user, name)  # the same lookups for a missing name
+    return facts.package is not None and roles.role_on(actor.user, facts) is not None
