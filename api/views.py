@@ -25,12 +25,15 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import Organization
-from packages_app import selectors, services
+from packages_app import selectors
 from packages_app.access import Actor
 from packages_app.exceptions import DeleteRefused, Denied, ManifestUnknown, NameUnknown
 from packages_app.models import Package, Role, Visibility
 from packages_app.names import parse_count
 from packages_app.package_settings import package_set_readme
+from packages_app.services.grants import access_grant, access_revoke
+from packages_app.services.packages import package_delete, package_restore, package_set_visibility
+from packages_app.services.versions import version_delete, version_restore
 
 from . import serializers as s
 from .authentication import PersonalAccessTokenAuthentication
@@ -147,7 +150,7 @@ class PackageDetail(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if "visibility" in data:
-            services.package_set_visibility(package=package, user=request.user, visibility=data["visibility"])
+            package_set_visibility(package=package, user=request.user, visibility=data["visibility"])
         if "readme" in data:
             package_set_readme(package=package, user=request.user, readme=data["readme"])
         return Response(s.package_data(request, package, owner_type))
@@ -157,7 +160,7 @@ class PackageDetail(ApiView):
         """Delete a whole package (admins with delete:packages); restorable for WHARF_DELETED_RETENTION_DAYS."""
         actor = self.actor(request, DELETE)
         package, _, _ = _package(request, kind, owner, package_name)
-        services.package_delete(package=package, actor=actor)
+        package_delete(package=package, actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -170,7 +173,7 @@ class PackageRestore(ApiView):
         package = selectors.package_deleted(name=f"{namespace}/{package_name}", user=request.user)
         if not _reaches(request, package):
             raise exceptions.NotFound(NOT_FOUND)
-        services.package_restore(package=package, actor=actor)
+        package_restore(package=package, actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -236,7 +239,7 @@ class VersionDetail(ApiView):
         manifest = selectors.version_get(package=package, version_id=version_id)
         if manifest.deleted_at is not None:
             raise exceptions.NotFound(NOT_FOUND)
-        services.version_delete(manifest=manifest, actor=actor)
+        version_delete(manifest=manifest, actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -248,7 +251,7 @@ class VersionRestore(ApiView):
         """Restore a version deleted within WHARF_DELETED_RETENTION_DAYS, with its tags."""
         actor = self.actor(request, DELETE)
         package, _, _ = _package(request, kind, owner, package_name)
-        services.version_restore(manifest=selectors.version_get(package=package, version_id=version_id), actor=actor)
+        version_restore(manifest=selectors.version_get(package=package, version_id=version_id), actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -289,7 +292,7 @@ class AccessGrant(ApiView):
         package, _, _ = _package(request, kind, owner, package_name)
         body = s.RoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.access_grant(
+        access_grant(
             package=package, user=request.user, role=body.validated_data["role"], **_who(grantee_type, grantee)
         )
         return Response(_access(package))
@@ -300,7 +303,7 @@ class AccessGrant(ApiView):
     ) -> Response:
         self.actor(request, WRITE)
         package, _, _ = _package(request, kind, owner, package_name)
-        services.access_revoke(package=package, user=request.user, **_who(grantee_type, grantee))
+        access_revoke(package=package, user=request.user, **_who(grantee_type, grantee))
         return Response(_access(package))
 
 

@@ -132,7 +132,7 @@ print(token_create(user=user, note="bench", scopes=scopes, expires_at=None).plai
 PUBLISH = """
 from django.contrib.auth import get_user_model
 from packages_app.models import Package
-from packages_app.services import package_set_visibility
+from packages_app.services.packages import package_set_visibility
 user = get_user_model().objects.get(username="bench")
 package_set_visibility(package=Package.objects.get(name="bench/public"), user=user, visibility="public")
 """

@@ -97,7 +97,7 @@ class Fixture:
         from django.contrib.auth import get_user_model
 
         from packages_app.models import Package
-        from packages_app.services import package_set_visibility
+        from packages_app.services.packages import package_set_visibility
         from tokens_app.services import token_create
 
         self.app = app

@@ -1,6 +1,6 @@
 """The audit log beyond single packages: an organization's own events (members, roles, teams), and the
 paginated, filterable log an organization's owners read (by action, actor and package).
-Package events are written by ``services.audit_record``; both land in ``AuditEvent``.
+Package events are written by ``audit_record`` (called by the services); both land in ``AuditEvent``.
 """
 
 from __future__ import annotations
@@ -11,18 +11,27 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from .models import AuditEvent
+from .models import AuditEvent, Package
 
 PER_PAGE = 50
 
 
+def audit_record(*, package: Package, action: str, user: Any = None, actor: str = "", detail: str = "") -> AuditEvent:
+    """One line of the audit log: who (``actor`` names an automation token or anonymous caller) did what."""
+    return _write(package, package.namespace, action=action, user=user, actor=actor, detail=detail)
+
+
 def org_event_record(*, namespace: str, user: Any, action: str, detail: str = "") -> AuditEvent:
     """An organization's event with no package (accounts.services: membership and team changes)."""
-    who = user.username if user is not None else "anonymous"
+    return _write(None, namespace, action=action, user=user, actor="", detail=detail)
+
+
+def _write(package: Package | None, namespace: str, *, action: str, user: Any, actor: str, detail: str) -> AuditEvent:
+    who = actor or (user.username if user is not None else "anonymous")
     return AuditEvent.objects.create(
-        package=None,
+        package=package,
         namespace=namespace,
-        package_name="",
+        package_name=package.name if package is not None else "",
         user=user,
         actor=who[:255],
         action=action,

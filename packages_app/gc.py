@@ -16,7 +16,7 @@ when a repository link to it goes; a HEAD of a queued blob pushes its review for
    with a ``StoreDeletion`` record of their bytes in the same transaction. The bytes are deleted after
    the commit; a worker killed at any point leaves either the queue row or the record, never half.
 
-``services.manifest_put`` locks the links and child manifests it relies on, so a manifest either
+``services.manifests.manifest_put`` locks the links and child manifests it relies on, so a manifest either
 commits before the collector looks (the check sees it) or finds its blob gone (MANIFEST_BLOB_UNKNOWN:
 the client uploads it again). Keys are unique per upload (``packages_app.storage``), so deleting a
 collected blob's key never touches bytes another row owns. Bytes no row points at (a crash between a

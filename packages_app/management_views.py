@@ -18,11 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from registry_site.confirm import confirm_page, confirmed
 
-from . import selectors, services
+from . import selectors
 from .access import Actor, namespace_role
 from .exceptions import Denied, ManifestUnknown, NameUnknown
 from .models import Package, Role, deleted_retention_days
 from .package_settings import retention_rules
+from .services import grants as grant_services
+from .services import packages as package_services
+from .services import repositories as repository_services
+from .services import versions as version_services
 from .views import _admin_of
 
 
@@ -72,12 +76,14 @@ def package_access(request: HttpRequest, name: str) -> HttpResponse:
                 button="Remove access",
                 cancel=_settings_url(name, "access"),
             )
-        _done(request, lambda: services.access_revoke(package=package, user=request.user, **who), "Access removed.")
+        _done(
+            request, lambda: grant_services.access_revoke(package=package, user=request.user, **who), "Access removed."
+        )
     else:
         role = request.POST.get("role", "")
         _done(
             request,
-            lambda: services.access_grant(package=package, user=request.user, role=role, **who),
+            lambda: grant_services.access_grant(package=package, user=request.user, role=role, **who),
             "Access granted.",
         )
     return redirect(_settings_url(name, "access"))
@@ -116,8 +122,8 @@ def package_repository(request: HttpRequest, name: str) -> HttpResponse:
     _done(
         request,
         lambda: (
-            services.package_link_repository(package=package, repository=repository, user=request.user),
-            services.package_set_inheritance(package=package, user=request.user, inherit=inherit),
+            repository_services.package_link_repository(package=package, repository=repository, user=request.user),
+            repository_services.package_set_inheritance(package=package, user=request.user, inherit=inherit),
         ),
         "Repository settings saved.",
     )
@@ -134,7 +140,7 @@ def package_delete(request: HttpRequest, name: str) -> HttpResponse:
         return redirect(_settings_url(name, "danger"))
     if _done(
         request,
-        lambda: services.package_delete(package=package, actor=_actor(request)),
+        lambda: package_services.package_delete(package=package, actor=_actor(request)),
         f"{package.name} was deleted. It can be restored for {deleted_retention_days()} days.",
     ):
         return redirect("owner-deleted", owner=package.namespace)
@@ -160,7 +166,7 @@ def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResp
         )
     if _done(
         request,
-        lambda: services.version_delete(manifest=manifest, actor=_actor(request)),
+        lambda: version_services.version_delete(manifest=manifest, actor=_actor(request)),
         f"Deleted {manifest.digest}.",
     ):
         return redirect("package-versions", name=name)
@@ -183,7 +189,7 @@ def version_restore(request: HttpRequest, name: str, version_id: int) -> HttpRes
         )
     _done(
         request,
-        lambda: services.version_restore(manifest=manifest, actor=_actor(request)),
+        lambda: version_services.version_restore(manifest=manifest, actor=_actor(request)),
         f"Restored {manifest.digest}.",
     )
     return redirect("package-version", name=name, version_id=manifest.id)
@@ -214,7 +220,7 @@ def owner_deleted_restore(request: HttpRequest, owner: str, package_id: int) -> 
     package = found[0]
     if _done(
         request,
-        lambda: services.package_restore(package=package, actor=_actor(request)),
+        lambda: package_services.package_restore(package=package, actor=_actor(request)),
         f"{package.name} was restored.",
     ):
         return redirect("package", name=package.name)
@@ -238,7 +244,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
         if _done(
             request,
             lambda: created.append(
-                services.repository_create(
+                repository_services.repository_create(
                     owner=data.get("owner", ""),
                     name=data.get("name", ""),
                     user=request.user,
@@ -294,14 +300,16 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
             )
         _done(
             request,
-            lambda: services.collaborator_remove(repository=repo, user=request.user, username=username),
+            lambda: repository_services.collaborator_remove(repository=repo, user=request.user, username=username),
             f"Removed {username}.",
         )
     else:
         role = request.POST.get("role", "")
         _done(
             request,
-            lambda: services.collaborator_set(repository=repo, user=request.user, username=username, role=role),
+            lambda: repository_services.collaborator_set(
+                repository=repo, user=request.user, username=username, role=role
+            ),
             f"{username} is a collaborator.",
         )
     return redirect("repository", owner=owner, name=name)

@@ -168,7 +168,9 @@ def package_refresh_metadata(*, package: Package, store: BlobStore | None = None
 
 def package_link_source_repository(*, package: Package, source_url: str) -> None:
     """HOOK: link the package to the source repository its source URL names (``services`` decides)."""
-    from .services import package_link_from_source_label  # services imports the task module that imports this
+    from .services.repositories import (
+        package_link_from_source_label,  # services imports the task module that imports this
+    )
 
     package_link_from_source_label(package=package, source_url=source_url)
 

@@ -12,10 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from .access import package_role
+from .audit import audit_record
 from .models import AuditEvent, Package, RetentionRule, Role
 from .readme import MAX_README_CHARS
 from .retention import Planned, retention_preview
-from .services import audit_record
 
 MAX_PROTECTED_CHARS = 2000
 

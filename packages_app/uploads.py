@@ -35,8 +35,8 @@ from .hashing import ResumableHash
 from .models import Blob, Package, Upload
 from .names import Digest, parse_digest
 from .selectors import live_uploads, upload_get
-from .services import _link_blob as link_blob
-from .services import package_for_write
+from .services.blobs import _link_blob as link_blob
+from .services.packages import package_for_write
 from .storage import BlobStore, blob_store
 
 # A writer holds its session's lease for LEASE seconds and renews it every RENEW seconds while bytes

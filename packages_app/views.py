@@ -15,10 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import pages, selectors, services
+from . import pages, selectors
 from .exceptions import ManifestUnknown, NameUnknown
 from .forms import VISIBILITY_HELP, VisibilityForm
 from .models import Package, Role
+from .services.packages import package_set_visibility
 
 NOT_FOUND = "No such package"
 
@@ -121,9 +122,7 @@ def package_visibility(request: HttpRequest, name: str) -> HttpResponse:
     form = VisibilityForm(request.POST, package=package, organization=organization)
     if form.is_valid():
         try:
-            services.package_set_visibility(
-                package=package, user=_person(request), visibility=form.cleaned_data["visibility"]
-            )
+            package_set_visibility(package=package, user=_person(request), visibility=form.cleaned_data["visibility"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

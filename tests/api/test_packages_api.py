@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from packages_app import services, uploads
+from packages_app import uploads
 from packages_app.models import Manifest, Package
+from packages_app.services.grants import access_grant
+from packages_app.services.manifests import manifest_put
+from packages_app.services.packages import package_for_write, package_set_visibility
 from tests.conftest import make_pat
 from tests.oci import make_image
 
@@ -22,15 +25,15 @@ BASE = "/api/orgs/acme/packages/container"
 def app(owner: Any, member: Any, outsider: Any) -> Any:
     """acme/app (private, tags v1 and latest) and acme/tools/builder (public), both pushed by alice."""
     for name, visibility in (("acme/app", "private"), ("acme/tools/builder", "public")):
-        package = services.package_for_write(name=name, user=owner)
+        package = package_for_write(name=name, user=owner)
         image = make_image(seed=name)
         for digest, data in image.blobs.items():
             uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=owner)
-        services.manifest_put(
+        manifest_put(
             name=name, reference="v1", body=image.manifest, content_type=image.media_type, tags=["latest"], user=owner
         )
         if visibility == "public":
-            services.package_set_visibility(package=package, user=owner, visibility="public")
+            package_set_visibility(package=package, user=owner, visibility="public")
     return Package.objects.get(name="acme/app")
 
 
@@ -60,7 +63,7 @@ def test_an_organizations_packages_are_listed_as_each_person_may_read_them(
 
 
 def test_the_users_own_packages_and_another_users(owner: Any, outsider: Any, client: Client) -> None:
-    services.package_for_write(name="eve/tool", user=outsider)
+    package_for_write(name="eve/tool", user=outsider)
     assert [p["name"] for p in call(client, "get", "/api/user/packages", outsider).json()] == ["tool"]
     assert call(client, "get", "/api/users/eve/packages", owner).json() == []
     assert call(client, "get", "/api/users/acme/packages", owner).status_code == 404  # an organization
@@ -93,7 +96,7 @@ def test_a_package_the_caller_cannot_read_answers_exactly_as_a_missing_one(
 def test_another_packages_version_id_is_refused_like_a_missing_id(
     app: Any, owner: Any, outsider: Any, client: Client
 ) -> None:
-    services.package_for_write(name="eve/tool", user=outsider)
+    package_for_write(name="eve/tool", user=outsider)
     acme_version = Manifest.objects.get(package=app).id
     for method in ("get", "delete"):
         other = call(client, method, f"/api/user/packages/container/tool/versions/{acme_version}", outsider)
@@ -119,7 +122,7 @@ def test_versions_list_their_tags_and_delete_restore_through_the_api(app: Any, o
 def test_a_member_reader_cannot_delete_or_see_deleted_versions(
     app: Any, owner: Any, member: Any, client: Client
 ) -> None:
-    services.access_grant(package=app, user=owner, username="bob", role="read")
+    access_grant(package=app, user=owner, username="bob", role="read")
     version = Manifest.objects.get(package=app).id
     assert call(client, "delete", f"{BASE}/app/versions/{version}", member).status_code == 403
     assert call(client, "delete", f"{BASE}/app", member).status_code == 403
@@ -142,7 +145,7 @@ def test_a_package_is_deleted_and_restored_through_the_api(app: Any, owner: Any,
 
 def test_restore_is_refused_once_the_name_was_reused(app: Any, owner: Any, client: Client) -> None:
     call(client, "delete", f"{BASE}/app", owner)
-    services.package_for_write(name="acme/app", user=owner)
+    package_for_write(name="acme/app", user=owner)
     response = call(client, "post", f"{BASE}/app/restore", owner)
     assert response.status_code == 422 and "used again" in response.json()["message"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from packages_app import services
 from packages_app.models import Package
+from packages_app.services.repositories import repository_create
 from tests.e2e.conftest import DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest
 from tokens_app.services import automation_token_issue
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_an_automation_token_pushes_a_new_image_with_docker_and_links_it(
     wharf_server_closed: WharfServer, docker_engine: DockerEngine, owner: Any, tmp_path: Path
 ) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     token = automation_token_issue(repository=repository, user=owner).plaintext
     host = wharf_server_closed.host
     ref = f"{host}/acme/api-server:v1"

@@ -18,8 +18,9 @@ import pytest
 
 from accounts.models import Organization
 from federation import services as federation
-from packages_app import services
 from packages_app.models import AuditEvent, Package
+from packages_app.services.packages import package_for_write
+from packages_app.services.repositories import repository_create
 from tests.conftest import basic as _basic
 from tests.e2e.conftest import DOCKER, DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest
@@ -44,8 +45,8 @@ def _exchange(server: WharfServer, token: str) -> dict[str, Any]:
 def test_a_ci_job_logs_in_with_its_oidc_token_and_pushes_only_to_its_repository(
     wharf_server_closed: WharfServer, docker_engine: DockerEngine, owner: Any, ci_issuer: CIIssuer, tmp_path: Path
 ) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
-    services.package_for_write(name="acme/other", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
+    package_for_write(name="acme/other", user=owner)
     federation.issuer_register(
         organization=Organization.objects.get(name="acme"), user=owner, name="actions", issuer=ci_issuer.url,
         audience=AUDIENCE, rule=RULE, role=2, repository="api",

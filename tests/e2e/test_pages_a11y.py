@@ -30,7 +30,6 @@ from playwright.sync_api._generated import SetCookieParam
 
 from accounts.models import Membership, Organization, Team
 from federation.models import TrustedIssuer
-from packages_app import services
 from packages_app.access import Actor
 from packages_app.metadata import manifest_extract_metadata
 from packages_app.models import (
@@ -44,6 +43,8 @@ from packages_app.models import (
     TagRule,
     Visibility,
 )
+from packages_app.services.packages import package_delete
+from packages_app.services.versions import version_delete
 from tests.conftest import make_pat
 from tests.e2e.conftest import WharfServer
 from tests.oci import OCI_MANIFEST, make_image
@@ -114,7 +115,7 @@ def seed() -> Site:
     doomed = push_image("acme/app", make_image(seed="old"), tag="0.9", user=alice)
     for manifest in (*index.children.all(), index, one):
         manifest_extract_metadata(manifest_id=manifest.id)
-    services.version_delete(manifest=doomed, actor=Actor(user=alice))
+    version_delete(manifest=doomed, actor=Actor(user=alice))
     app = Package.objects.get(name="acme/app")
     repository = SourceRepository.objects.create(owner="acme", name="app", description="The app's source")
     RepositoryCollaborator.objects.create(repository=repository, user=bob, role=Role.WRITE)
@@ -128,7 +129,7 @@ def seed() -> Site:
     PackagePermission.objects.create(package=Package.objects.get(name="acme/internal"), team=team, role=Role.READ)
     push_image("acme/old", make_image(seed="gone"), tag="1.0", user=alice)
     old = Package.objects.get(name="acme/old")
-    services.package_delete(package=old, actor=Actor(user=alice))
+    package_delete(package=old, actor=Actor(user=alice))
     make_pat(alice, "read:packages", "write:packages")
     Webhook.objects.create(namespace="acme", url="https://ci.example.com/hook", events=["push"], created_by=alice)
     Webhook.objects.create(package=app, url="https://ci.example.com/app", events=["push"], created_by=alice)

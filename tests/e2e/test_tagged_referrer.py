@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from packages_app import services
 from packages_app.models import Manifest, Package
+from packages_app.services.packages import package_set_visibility
 from tests.conftest import basic, make_pat
 from tests.e2e.conftest import WharfServer
 from tests.e2e.test_skopeo import image_layout, run_skopeo, write_oci_layout
@@ -62,7 +62,7 @@ def test_a_tagged_sbom_pushed_with_skopeo_does_not_take_over_the_package_page(
     assert sbom.subject_digest == image.digest and sbom.tags.get().name == "sbom"
     package = Package.objects.get(name="acme/app")
     assert (package.description, package.licenses, package.source_url) == tuple(LABELS.values())
-    services.package_set_visibility(package=package, user=owner, visibility="public")
+    package_set_visibility(package=package, user=owner, visibility="public")
 
     page = server.request("GET", "/acme/app").body.decode()
     assert f"docker pull {server.host}/acme/app:1.0" in page

@@ -29,10 +29,10 @@ OCTETS = "application/octet-stream"
 @pytest.fixture
 def trusted(owner: Any, ci_issuer: CIIssuer) -> Any:
     """acme trusts the test issuer, bound to acme/app (which alice pushed) with write."""
-    from packages_app import services as package_services
+    from packages_app.services.packages import package_for_write
 
-    package_services.package_for_write(name="acme/app", user=owner)
-    package_services.package_for_write(name="acme/other", user=owner)
+    package_for_write(name="acme/app", user=owner)
+    package_for_write(name="acme/other", user=owner)
     acme = Organization.objects.get(name="acme")
     return services.issuer_register(
         organization=acme, user=owner, name="ci", issuer=ci_issuer.url, audience=AUDIENCE, rule=RULE, role=2,
@@ -197,9 +197,9 @@ def test_removing_the_issuer_ends_its_credentials(
 def test_a_read_issuer_bound_to_a_repository_pulls_but_does_not_push(
     client: Client, owner: Any, ci_issuer: CIIssuer
 ) -> None:
-    from packages_app import services as package_services
+    from packages_app.services.repositories import repository_create
 
-    repository = package_services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     services.issuer_register(
         organization=Organization.objects.get(name="acme"), user=owner, name="ro", issuer=ci_issuer.url,
         audience=AUDIENCE, rule=RULE, role=1, repository="api",

@@ -14,11 +14,21 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Organization, Team
-from packages_app import gc, services
+from packages_app import gc
 from packages_app.access import Actor, package_role
 from packages_app.exceptions import DeleteRefused
 from packages_app.metadata import manifest_extract_metadata
 from packages_app.models import AuditEvent, DownloadCount, Manifest, Package, Role, Tag
+from packages_app.services.grants import access_grant, access_revoke
+from packages_app.services.packages import package_delete, package_for_write, package_restore, package_set_visibility
+from packages_app.services.repositories import (
+    collaborator_set,
+    package_link_from_source_label,
+    package_link_repository,
+    package_set_inheritance,
+    repository_create,
+)
+from packages_app.services.versions import version_delete, version_restore
 from tests.conftest import basic, make_pat
 from tests.oci import make_image
 
@@ -56,9 +66,9 @@ def pull(client: Client, reference: str, auth: str = "") -> Any:
 def test_an_admin_grants_a_member_read_and_it_takes_effect(pushed: Any, owner: Any, member: Any) -> None:
     package = Package.objects.get(name=NAME)
     assert package_role(member, package) is None
-    services.access_grant(package=package, user=owner, username="bob", role="read")
+    access_grant(package=package, user=owner, username="bob", role="read")
     assert package_role(member, package) == Role.READ
-    services.access_revoke(package=package, user=owner, username="bob")
+    access_revoke(package=package, user=owner, username="bob")
     assert package_role(member, package) is None
     assert AuditEvent.objects.filter(package=package, action="access", actor="alice").count() == 2
 
@@ -66,9 +76,9 @@ def test_an_admin_grants_a_member_read_and_it_takes_effect(pushed: Any, owner: A
 def test_a_member_who_is_not_admin_cannot_grant_access(pushed: Any, member: Any, outsider: Any) -> None:
     package = Package.objects.get(name=NAME)
     with pytest.raises(PermissionDenied):
-        services.access_grant(package=package, user=member, username="bob", role="admin")
+        access_grant(package=package, user=member, username="bob", role="admin")
     with pytest.raises(PermissionDenied):
-        services.access_grant(package=package, user=outsider, username="eve", role="admin")
+        access_grant(package=package, user=outsider, username="eve", role="admin")
 
 
 def test_a_private_organization_package_cannot_be_shared_with_an_outsider(
@@ -76,9 +86,9 @@ def test_a_private_organization_package_cannot_be_shared_with_an_outsider(
 ) -> None:
     package = Package.objects.get(name=NAME)
     with pytest.raises(ValidationError, match="only be shared with its members"):
-        services.access_grant(package=package, user=owner, username="eve", role="read")
-    services.package_set_visibility(package=package, user=owner, visibility="internal")
-    services.access_grant(package=package, user=owner, username="eve", role="read")
+        access_grant(package=package, user=owner, username="eve", role="read")
+    package_set_visibility(package=package, user=owner, visibility="internal")
+    access_grant(package=package, user=owner, username="eve", role="read")
     assert package_role(outsider, package) == Role.READ
 
 
@@ -86,7 +96,7 @@ def test_a_team_grant_gives_its_members_the_role(pushed: Any, owner: Any, member
     team = Team.objects.create(organization=Organization.objects.get(name="acme"), name="Ops", slug="ops")
     team.members.add(member)
     package = Package.objects.get(name=NAME)
-    services.access_grant(package=package, user=owner, team="ops", role="write")
+    access_grant(package=package, user=owner, team="ops", role="write")
     assert package_role(member, package) == Role.WRITE
 
 
@@ -111,11 +121,11 @@ def test_the_settings_page_grants_access_for_admins_only(
 
 def test_members_get_the_most_private_visibility_the_organization_allows(owner: Any, member: Any) -> None:
     Organization.objects.filter(name="acme").update(member_visibilities=["internal", "public"])
-    package = services.package_for_write(name="acme/bobs", user=member)
+    package = package_for_write(name="acme/bobs", user=member)
     assert package.visibility == "internal"
     with pytest.raises(ValidationError, match="does not let members"):
-        services.package_set_visibility(package=package, user=owner if False else member, visibility="private")
-    assert services.package_for_write(name="acme/alices", user=owner).visibility == "private"
+        package_set_visibility(package=package, user=owner if False else member, visibility="private")
+    assert package_for_write(name="acme/alices", user=owner).visibility == "private"
 
 
 def test_members_cannot_create_packages_when_no_visibility_is_allowed(owner: Any, member: Any, client: Client) -> None:
@@ -145,7 +155,7 @@ def test_only_owners_change_the_organization_package_policy(
     assert client.post("/orgs/acme/package-policy", data).status_code == 302
     organization = Organization.objects.get(name="acme")
     assert organization.member_visibilities == ["private"] and organization.inherit_access_by_default is False
-    assert services.package_for_write(name="acme/new", user=owner).inherit_access is False
+    assert package_for_write(name="acme/new", user=owner).inherit_access is False
 
 
 # --- source label, inherited access -------------------------------------------------------------
@@ -154,9 +164,9 @@ def test_only_owners_change_the_organization_package_policy(
 def test_a_source_label_links_the_package_and_collaborators_inherit_access_until_turned_off(
     owner: Any, member: Any, outsider: Any, client: Client
 ) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     carol = type(owner).objects.create_user("carol", "c@example.com", "x")
-    services.collaborator_set(repository=repository, user=owner, username="carol", role="read")
+    collaborator_set(repository=repository, user=owner, username="carol", role="read")
     image = make_image(labels={"org.opencontainers.image.source": "https://registry.example/acme/api"})
     token = make_pat(owner, "write:packages")
     auth: dict[str, Any] = {"HTTP_AUTHORIZATION": basic("alice", token)}
@@ -174,38 +184,38 @@ def test_a_source_label_links_the_package_and_collaborators_inherit_access_until
     assert pull(client, "v1", basic("bob", make_pat(member, "read:packages"))).status_code == 404
     assert pull(client, "v1", basic("eve", make_pat(outsider, "read:packages"))).status_code == 404
 
-    services.package_set_inheritance(package=package, user=owner, inherit=False)
+    package_set_inheritance(package=package, user=owner, inherit=False)
     assert pull(client, "v1", carols).status_code == 404
 
 
 def test_while_inheriting_the_packages_own_grants_are_not_used(pushed: Any, owner: Any, member: Any) -> None:
     package = Package.objects.get(name=NAME)
-    services.access_grant(package=package, user=owner, username="bob", role="write")
-    repository = services.repository_create(owner="acme", name="app", user=owner)
-    services.package_link_repository(package=package, repository=repository, user=owner)
+    access_grant(package=package, user=owner, username="bob", role="write")
+    repository = repository_create(owner="acme", name="app", user=owner)
+    package_link_repository(package=package, repository=repository, user=owner)
     assert package_role(member, Package.objects.get(name=NAME)) is None
-    services.package_set_inheritance(package=package, user=owner, inherit=False)
+    package_set_inheritance(package=package, user=owner, inherit=False)
     assert package_role(member, Package.objects.get(name=NAME)) == Role.WRITE
 
 
 def test_a_label_naming_another_owners_repository_does_not_link(owner: Any, outsider: Any) -> None:
-    services.repository_create(owner="acme", name="api", user=owner)
-    package = services.package_for_write(name="eve/app", user=outsider)
-    services.package_link_from_source_label(package=package, source_url="https://x.example/acme/api")
+    repository_create(owner="acme", name="api", user=owner)
+    package = package_for_write(name="eve/app", user=outsider)
+    package_link_from_source_label(package=package, source_url="https://x.example/acme/api")
     assert Package.objects.get(name="eve/app").repository is None
 
 
 def test_a_three_part_name_links_to_its_repository(owner: Any) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
-    assert services.package_for_write(name="acme/api/server", user=owner).repository == repository
-    assert services.package_for_write(name="acme/other/server", user=owner).repository is None
+    repository = repository_create(owner="acme", name="api", user=owner)
+    assert package_for_write(name="acme/api/server", user=owner).repository == repository
+    assert package_for_write(name="acme/other/server", user=owner).repository is None
 
 
 def test_the_repository_settings_link_and_unlink_for_admins(
     pushed: Any, owner: Any, member: Any, client: Client
 ) -> None:
-    repository = services.repository_create(owner="acme", name="app", user=owner)
-    services.access_grant(package=Package.objects.get(name=NAME), user=owner, username="bob", role="read")
+    repository = repository_create(owner="acme", name="app", user=owner)
+    access_grant(package=Package.objects.get(name=NAME), user=owner, username="bob", role="read")
     client.force_login(member)
     assert client.post(f"/{NAME}/-/settings/repository", {"repository": "acme/app"}).status_code == 403
     client.force_login(owner)
@@ -225,14 +235,14 @@ def test_delete_then_restore_a_version_brings_back_its_digest_and_tags(pushed: A
     token = basic("alice", make_pat(owner, "delete:packages"))
     manifest = Manifest.objects.get(digest=one.digest)
     missing = pull(client, "nope", token)
-    services.version_delete(manifest=manifest, actor=Actor(user=owner))
+    version_delete(manifest=manifest, actor=Actor(user=owner))
     for reference in ("v1", "latest", one.digest):
         gone = pull(client, reference, token)
         assert (gone.status_code, gone.json()) == (404, missing.json() | gone.json()) and gone.json()["errors"][0][
             "code"
         ] == "MANIFEST_UNKNOWN"
     assert pull(client, "v2", token).status_code == 200
-    services.version_restore(manifest=manifest, actor=Actor(user=owner))
+    version_restore(manifest=manifest, actor=Actor(user=owner))
     assert sorted(Tag.objects.filter(manifest=manifest).values_list("name", flat=True)) == ["latest", "v1"]
     for reference in ("v1", "latest", one.digest):
         back = pull(client, reference, token)
@@ -245,52 +255,52 @@ def test_delete_then_restore_a_package_and_pulls_between_fail_as_for_a_missing_o
     one, two = pushed
     token = basic("alice", make_pat(owner, "delete:packages"))
     package = Package.objects.get(name=NAME)
-    services.package_delete(package=package, actor=Actor(user=owner))
+    package_delete(package=package, actor=Actor(user=owner))
     ghost = client.get("/v2/acme/ghost/manifests/v1", HTTP_ACCEPT="*/*", HTTP_AUTHORIZATION=token)
     for reference in ("v1", two.digest):
         gone = pull(client, reference, token)
         assert (gone.status_code, gone.content) == (ghost.status_code, ghost.content) == (404, ghost.content)
     assert client.get(f"/{NAME}", HTTP_AUTHORIZATION=token).status_code == 404
-    services.package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
+    package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
     assert pull(client, "v1", token).headers["Docker-Content-Digest"] == one.digest
     assert pull(client, "v2", token).headers["Docker-Content-Digest"] == two.digest
 
 
 def test_a_package_cannot_be_restored_once_its_name_was_reused(pushed: Any, owner: Any) -> None:
     package = Package.objects.get(name=NAME)
-    services.package_delete(package=package, actor=Actor(user=owner))
-    services.package_for_write(name=NAME, user=owner)
+    package_delete(package=package, actor=Actor(user=owner))
+    package_for_write(name=NAME, user=owner)
     with pytest.raises(ValidationError, match="used again"):
-        services.package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
+        package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
 
 
 def test_a_package_cannot_be_restored_after_30_days(pushed: Any, owner: Any) -> None:
     package = Package.objects.get(name=NAME)
-    services.package_delete(package=package, actor=Actor(user=owner))
+    package_delete(package=package, actor=Actor(user=owner))
     Package.all_objects.filter(id=package.id).update(deleted_at=timezone.now() - timedelta(days=31))
     with pytest.raises(ValidationError, match="30 days"):
-        services.package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
+        package_restore(package=Package.all_objects.get(id=package.id), actor=Actor(user=owner))
 
 
 def test_only_admins_with_delete_scope_delete(pushed: Any, owner: Any, member: Any, outsider: Any) -> None:
     manifest = Manifest.objects.get(digest=pushed[0].digest)
-    services.access_grant(package=manifest.package, user=owner, username="bob", role="write")
+    access_grant(package=manifest.package, user=owner, username="bob", role="write")
     for actor in (Actor(user=member), Actor(user=outsider), Actor(user=owner, scopes=frozenset({"write:packages"}))):
         with pytest.raises(PermissionDenied):
-            services.version_delete(manifest=manifest, actor=actor)
+            version_delete(manifest=manifest, actor=actor)
     assert Manifest.objects.get(id=manifest.id).deleted_at is None
 
 
 def test_a_public_version_with_more_than_5000_downloads_cannot_be_deleted(pushed: Any, owner: Any) -> None:
     manifest = Manifest.objects.get(digest=pushed[0].digest)
     DownloadCount.objects.create(manifest=manifest, day=timezone.localdate(), count=5001)
-    services.version_delete(manifest=manifest, actor=Actor(user=owner))  # private: allowed
-    services.version_restore(manifest=manifest, actor=Actor(user=owner))
-    services.package_set_visibility(package=manifest.package, user=owner, visibility="public")
+    version_delete(manifest=manifest, actor=Actor(user=owner))  # private: allowed
+    version_restore(manifest=manifest, actor=Actor(user=owner))
+    package_set_visibility(package=manifest.package, user=owner, visibility="public")
     with pytest.raises(DeleteRefused):
-        services.version_delete(manifest=manifest, actor=Actor(user=owner))
+        version_delete(manifest=manifest, actor=Actor(user=owner))
     with pytest.raises(DeleteRefused):
-        services.package_delete(package=Package.objects.get(name=NAME), actor=Actor(user=owner))
+        package_delete(package=Package.objects.get(name=NAME), actor=Actor(user=owner))
 
 
 def test_the_registry_delete_is_the_same_soft_delete_and_audited(pushed: Any, owner: Any, client: Client) -> None:
@@ -300,13 +310,13 @@ def test_the_registry_delete_is_the_same_soft_delete_and_audited(pushed: Any, ow
     manifest = Manifest.objects.get(digest=one.digest)
     assert manifest.deleted_at is not None and manifest.deleted_tags == ["latest", "v1"]
     assert AuditEvent.objects.filter(action="version.delete", actor="alice").exists()
-    services.version_restore(manifest=manifest, actor=Actor(user=owner))
+    version_restore(manifest=manifest, actor=Actor(user=owner))
     assert pull(client, "v1", token).status_code == 200
 
 
 def test_garbage_collection_keeps_soft_deleted_content(pushed: Any, owner: Any, settings: Any) -> None:
     _one, _ = pushed
-    services.package_delete(package=Package.objects.get(name=NAME), actor=Actor(user=owner))
+    package_delete(package=Package.objects.get(name=NAME), actor=Actor(user=owner))
     settings.WHARF_UPLOAD_TIMEOUT = 0  # no floor under the grace period of 0
     report = gc.garbage_collect(grace_seconds=0)
     assert report.blobs == [] and report.manifests == []
@@ -341,9 +351,9 @@ def test_the_audit_log_records_push_delete_restore_and_visibility(
 ) -> None:
     package = Package.objects.get(name=NAME)
     manifest = Manifest.objects.get(digest=pushed[0].digest)
-    services.version_delete(manifest=manifest, actor=Actor(user=owner))
-    services.version_restore(manifest=manifest, actor=Actor(user=owner))
-    services.package_set_visibility(package=package, user=owner, visibility="internal")
+    version_delete(manifest=manifest, actor=Actor(user=owner))
+    version_restore(manifest=manifest, actor=Actor(user=owner))
+    package_set_visibility(package=package, user=owner, visibility="internal")
     actions = set(AuditEvent.objects.filter(package=package).values_list("action", flat=True))
     assert {"push", "version.delete", "version.restore", "visibility"} <= actions
     client.force_login(member)

@@ -293,8 +293,9 @@ def test_labels_are_json_serialisable_as_stored(registry: Any) -> None:
 def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_the_commit(
     registry: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from packages_app import services
     from packages_app.access import ANONYMOUS
+    from packages_app.services.tags import tag_delete
+    from packages_app.services.versions import version_delete, version_restore
 
     queued: list[int] = []
     monkeypatch.setattr(tasks.refresh_package_metadata, "delay", queued.append)
@@ -311,22 +312,22 @@ def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_th
         assert queued == [package().id]
         assert tasks.refresh_package_metadata(queued.pop()) is True
 
-    run(lambda: services.version_delete(manifest=newest, actor=ANONYMOUS, authorized=True))
+    run(lambda: version_delete(manifest=newest, actor=ANONYMOUS, authorized=True))
     assert (package().description, package().licenses) == ("one", "MIT")
-    run(lambda: services.version_restore(manifest=Manifest.objects.get(id=newest.id), actor=ANONYMOUS))
+    run(lambda: version_restore(manifest=Manifest.objects.get(id=newest.id), actor=ANONYMOUS))
     assert package().description == "two"
-    run(lambda: services.tag_delete(name=NAME, tag="v2"))
+    run(lambda: tag_delete(name=NAME, tag="v2"))
     assert package().description == "one"
-    run(lambda: services.tag_delete(name=NAME, tag="v1"))
+    run(lambda: tag_delete(name=NAME, tag="v1"))
     assert (package().description, package().licenses) == ("", "")  # no tagged version is left
 
 
 def test_the_refresh_task_of_a_deleted_package_does_nothing(registry: Any) -> None:
-    from packages_app import services
     from packages_app.access import ANONYMOUS
+    from packages_app.services.packages import package_delete
 
     extract(push(registry, make_image(labels={DESCRIPTION: "kept"})))
-    services.package_delete(package=package(), actor=ANONYMOUS)
+    package_delete(package=package(), actor=ANONYMOUS)
     deleted = Package.all_objects.get(name=NAME)
     assert tasks.refresh_package_metadata(deleted.id) is False
     assert Package.all_objects.get(id=deleted.id).description == "kept"

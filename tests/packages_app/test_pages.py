@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from packages_app import services, uploads
+from packages_app import uploads
 from packages_app.models import DownloadCount, Manifest, Package, Visibility
+from packages_app.services.manifests import manifest_put
 from tests.oci import OCI_INDEX, OCI_MANIFEST, Image, canonical, make_image, make_index, sha256
 
 COSIGN = "application/vnd.dev.cosign.artifact.sig.v1+json"
@@ -26,7 +27,7 @@ SPDX = "application/spdx+json"
 def push_image(name: str, image: Image, tag: str | None = "latest", user: Any = None) -> Manifest:
     for digest, data in image.blobs.items():
         uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=user)
-    manifest, _ = services.manifest_put(
+    manifest, _ = manifest_put(
         name=name, reference=tag or image.digest, body=image.manifest, content_type=image.media_type, user=user
     )
     return manifest
@@ -36,9 +37,7 @@ def push_index(name: str, tag: str, user: Any = None, platforms: tuple[str, ...]
     images = [(make_image(arch=arch, seed=name), {"os": "linux", "architecture": arch}) for arch in platforms]
     for image, _ in images:
         push_image(name, image, tag=None, user=user)
-    manifest, _ = services.manifest_put(
-        name=name, reference=tag, body=make_index(images), content_type=OCI_INDEX, user=user
-    )
+    manifest, _ = manifest_put(name=name, reference=tag, body=make_index(images), content_type=OCI_INDEX, user=user)
     return manifest
 
 
@@ -218,7 +217,7 @@ def test_attestation_entries_of_an_index_are_not_platforms(owner: Any) -> None:
     body = make_index(
         [(amd64, {"os": "linux", "architecture": "amd64"}), (attestation, {"os": "unknown", "architecture": "unknown"})]
     )
-    services.manifest_put(name="acme/multi", reference="1", body=body, content_type=OCI_INDEX, user=owner)
+    manifest_put(name="acme/multi", reference="1", body=body, content_type=OCI_INDEX, user=owner)
     page = text(as_user(owner).get("/acme/multi"))
     assert "linux/amd64" in page and "unknown/unknown" not in page
 

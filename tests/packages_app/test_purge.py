@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from packages_app import gc, selectors, services, tasks
+from packages_app import gc, selectors, tasks
 from packages_app.access import Actor
 from packages_app.exceptions import NameUnknown
 from packages_app.models import (
@@ -30,6 +30,11 @@ from packages_app.models import (
     RetentionRule,
     Tag,
 )
+from packages_app.services import packages as package_services
+from packages_app.services.grants import access_grant
+from packages_app.services.manifests import manifest_delete
+from packages_app.services.packages import package_delete, package_restore
+from packages_app.services.versions import version_restore
 from tests.oci import OCI_INDEX, Image, make_image, make_index, sha256
 
 NAME = "acme/app"
@@ -44,21 +49,21 @@ def shared(registry: Any, owner: Any, member: Any) -> tuple[Image, Image]:
     assert registry.push_image(NAME, mine).status_code == 201
     assert registry.push_image(OTHER, theirs).status_code == 201
     package = Package.objects.get(name=NAME)
-    services.access_grant(package=package, user=owner, username="bob", role="read")
+    access_grant(package=package, user=owner, username="bob", role="read")
     RetentionRule.objects.create(package=package, keep_newest=5)
     DownloadCount.objects.create(manifest=Manifest.objects.get(digest=mine.digest), day=timezone.localdate(), count=3)
     return mine, theirs
 
 
 def delete_package(owner: Any, name: str = NAME, *, days_ago: int) -> Package:
-    package = services.package_delete(package=Package.objects.get(name=name), actor=Actor(user=owner))
+    package = package_delete(package=Package.objects.get(name=name), actor=Actor(user=owner))
     Package.all_objects.filter(id=package.id).update(deleted_at=timezone.now() - timedelta(days=days_ago))
     return Package.all_objects.get(id=package.id)
 
 
 def delete_version(image: Image, *, days_ago: int, name: str = NAME) -> Manifest:
     manifest = Manifest.objects.get(package__name=name, digest=image.digest)
-    services.manifest_delete(name=name, digest=image.digest)
+    manifest_delete(name=name, digest=image.digest)
     Manifest.objects.filter(id=manifest.id).update(deleted_at=timezone.now() - timedelta(days=days_ago))
     return Manifest.objects.get(id=manifest.id)
 
@@ -98,7 +103,7 @@ def test_a_purged_package_cannot_be_restored(shared: tuple[Image, Image], owner:
     with pytest.raises(NameUnknown):
         selectors.package_deleted(name=NAME, user=owner)
     with pytest.raises(ValidationError, match="30 days"):
-        services.package_restore(package=stale, actor=Actor(user=owner))
+        package_restore(package=stale, actor=Actor(user=owner))
     assert not Package.all_objects.filter(name=NAME).exists()
 
 
@@ -136,7 +141,7 @@ def test_a_package_deleted_29_days_ago_is_kept_and_can_be_restored(
     assert report.packages == [] and report.manifests == []
     age_blobs()
     assert gc.garbage_collect().blobs == []
-    services.package_restore(package=package, actor=Actor(user=owner))
+    package_restore(package=package, actor=Actor(user=owner))
     response = registry.client.get(f"/v2/{NAME}/manifests/latest", HTTP_ACCEPT="*/*")
     assert response.status_code == 200 and response.headers["Docker-Content-Digest"] == mine.digest
 
@@ -167,7 +172,7 @@ def test_a_deleted_version_older_than_the_limit_is_removed_and_live_and_recent_o
     assert (report.packages, report.manifests) == ([], [f"{NAME}@{old.digest}"])
     assert set(Manifest.objects.values_list("digest", flat=True)) == {recent.digest, live.digest}
     assert Package.objects.filter(name=NAME).exists()
-    services.version_restore(manifest=kept, actor=Actor(user=owner))
+    version_restore(manifest=kept, actor=Actor(user=owner))
     for tag, image in (("v2", recent), ("v3", live)):
         response = registry.client.get(f"/v2/{NAME}/manifests/{tag}", HTTP_ACCEPT="*/*")
         assert response.status_code == 200 and response.headers["Docker-Content-Digest"] == image.digest
@@ -187,8 +192,8 @@ def test_a_deleted_index_goes_with_its_platform_images_but_a_platform_image_of_a
     )
     for body, tag in ((dropped, "old"), (live, "new")):
         assert registry.push_manifest(NAME, tag, body, OCI_INDEX).status_code == 201
-    services.manifest_delete(name=NAME, digest=sha256(dropped))  # takes its own platform image along
-    services.manifest_delete(name=NAME, digest=arm.digest)  # a platform image of the live index
+    manifest_delete(name=NAME, digest=sha256(dropped))  # takes its own platform image along
+    manifest_delete(name=NAME, digest=arm.digest)  # a platform image of the live index
     Manifest.objects.exclude(deleted_at=None).update(deleted_at=timezone.now() - timedelta(days=31))
     report = gc.purge_deleted()
     assert sorted(report.manifests) == sorted([f"{NAME}@{sha256(dropped)}", f"{NAME}@{amd.digest}"])
@@ -203,7 +208,7 @@ def test_the_limit_is_the_setting_for_purging_and_restoring(
     settings.WHARF_DELETED_RETENTION_DAYS = 7
     package = delete_package(owner, days_ago=8)
     with pytest.raises(ValidationError, match="for 7 days"):
-        services.package_restore(package=package, actor=Actor(user=owner))
+        package_restore(package=package, actor=Actor(user=owner))
     assert selectors.packages_deleted(namespace="acme", user=owner) == []
     assert gc.purge_deleted(now=timezone.now() - timedelta(days=2)).packages == []  # then, 6 days after
     assert gc.purge_deleted().packages == [NAME]
@@ -244,8 +249,8 @@ def test_a_restore_that_loses_the_race_with_the_purge_fails_cleanly(
     """The restore checked the date just before the limit; the purge removed the package meanwhile."""
     stale = delete_package(owner, days_ago=31)
     gc.purge_deleted()
-    monkeypatch.setattr(services, "_restorable", lambda deleted_at: True)
+    monkeypatch.setattr(package_services, "_restorable", lambda deleted_at: True)
     with pytest.raises(ValidationError, match="can be restored for 30 days"):
-        services.package_restore(package=stale, actor=Actor(user=owner))
+        package_restore(package=stale, actor=Actor(user=owner))
     assert not Package.all_objects.filter(name=NAME).exists()
     assert not AuditEvent.objects.filter(action="package.restore").exists()

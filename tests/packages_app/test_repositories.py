@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
-from packages_app import services
 from packages_app.models import Package, SourceRepository
+from packages_app.services.packages import package_for_write
+from packages_app.services.repositories import repository_create
 from tests.conftest import basic
 from tests.oci import make_image
 from tokens_app.models import AutomationToken
@@ -20,11 +21,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_only_namespace_owners_create_repositories(owner: Any, member: Any, outsider: Any) -> None:
-    assert services.repository_create(owner="acme", name="api", user=owner).full_name == "acme/api"
+    assert repository_create(owner="acme", name="api", user=owner).full_name == "acme/api"
     for person in (member, outsider):
         with pytest.raises(PermissionDenied):
-            services.repository_create(owner="acme", name="web", user=person)
-    assert services.repository_create(owner="eve", name="mine", user=outsider).owner == "eve"
+            repository_create(owner="acme", name="web", user=person)
+    assert repository_create(owner="eve", name="mine", user=outsider).owner == "eve"
 
 
 def test_the_repository_pages_create_and_manage_collaborators(
@@ -47,7 +48,7 @@ def test_the_repository_pages_create_and_manage_collaborators(
 
 
 def test_only_repository_admins_issue_automation_tokens(owner: Any, member: Any, client: Client) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     with pytest.raises(PermissionDenied):
         automation_token_issue(repository=repository, user=member)
     client.force_login(member)
@@ -78,19 +79,19 @@ def _push(client: Client, name: str, auth: str) -> int:
 def test_an_automation_token_creates_a_linked_package_in_its_owners_namespace(
     owner: Any, outsider: Any, client: Client
 ) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     auth = basic("anyone", automation_token_issue(repository=repository, user=owner).plaintext)
     assert _push(client, "acme/api-server", auth) == 201
     assert Package.objects.get(name="acme/api-server").repository == repository
     assert _push(client, "eve/stolen", auth) == 403  # not its owner's namespace
-    services.package_for_write(name="acme/unlinked", user=owner)
+    package_for_write(name="acme/unlinked", user=owner)
     assert _push(client, "acme/unlinked", auth) == 403  # an existing package not linked to it
     pulled = client.get("/v2/acme/api-server/manifests/v1", HTTP_ACCEPT="*/*", HTTP_AUTHORIZATION=auth)
     assert pulled.status_code == 200
 
 
 def test_an_automation_token_works_through_the_token_endpoint_and_cannot_delete(owner: Any, client: Client) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     secret = automation_token_issue(repository=repository, user=owner).plaintext
     answer = client.get(
         "/token?service=testserver&scope=repository:acme/api-x:push,pull,delete",
@@ -107,7 +108,7 @@ def test_an_automation_token_works_through_the_token_endpoint_and_cannot_delete(
 
 
 def test_an_expired_or_revoked_automation_token_is_refused(owner: Any, client: Client) -> None:
-    repository = services.repository_create(owner="acme", name="api", user=owner)
+    repository = repository_create(owner="acme", name="api", user=owner)
     new = automation_token_issue(repository=repository, user=owner)
     AutomationToken.objects.filter(id=new.token.id).update(expires_at=timezone.now())
     assert client.get("/v2/", HTTP_AUTHORIZATION=basic("acme", new.plaintext)).status_code == 401

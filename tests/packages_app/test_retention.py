@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from packages_app import gc, retention, services
+from packages_app import gc, retention
 from packages_app.admin import RetentionRuleForm
 from packages_app.models import Blob, BlobReview, Manifest, Package, PackageBlob, RetentionRule, Tag
+from packages_app.services.manifests import manifest_delete
 from tests.oci import OCI_INDEX, Image, make_image, make_index, sha256
 
 NAME = "acme/app"
@@ -201,7 +202,7 @@ def test_the_admin_pages_edit_rules(admin_client: Any, four: list[Image]) -> Non
 def test_soft_deleted_versions_are_neither_counted_nor_planned(registry: Any, four: list[Image]) -> None:
     """v4 (the newest) is deleted and restorable: the two newest live versions are v3 and v2, and v4's
     row is left for the purge (a restore must still find it)."""
-    services.manifest_delete(name=NAME, digest=four[0].digest)
+    manifest_delete(name=NAME, digest=four[0].digest)
     assert planned(keep_newest=2) == {four[3].digest}
     assert planned(keep_newest=0) == {i.digest for i in four[1:]}
     assert planned(untagged_older_than_days=0) == {four[1].digest}  # v4 lost its tag, but is no version

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from packages_app import services
 from packages_app.models import Package, Visibility
+from packages_app.services.packages import package_set_visibility
 
 
 @pytest.fixture
@@ -15,25 +15,25 @@ def package(owner: Any) -> Package:
 
 
 def test_an_admin_makes_a_package_public(package: Package, owner: Any) -> None:
-    services.package_set_visibility(package=package, user=owner, visibility="public")
+    package_set_visibility(package=package, user=owner, visibility="public")
     assert Package.objects.get(id=package.id).visibility == Visibility.PUBLIC
 
 
 def test_a_public_package_cannot_go_back_to_private(package: Package, owner: Any) -> None:
-    services.package_set_visibility(package=package, user=owner, visibility="public")
+    package_set_visibility(package=package, user=owner, visibility="public")
     for visibility in ("private", "internal"):
         with pytest.raises(ValidationError):
-            services.package_set_visibility(package=package, user=owner, visibility=visibility)
+            package_set_visibility(package=package, user=owner, visibility=visibility)
     assert Package.objects.get(id=package.id).visibility == Visibility.PUBLIC
 
 
 def test_only_admins_change_visibility(package: Package, member: Any, outsider: Any) -> None:
     for user in (member, outsider, None):
         with pytest.raises(PermissionDenied):
-            services.package_set_visibility(package=package, user=user, visibility="public")
+            package_set_visibility(package=package, user=user, visibility="public")
     assert Package.objects.get(id=package.id).visibility == Visibility.PRIVATE
 
 
 def test_unknown_visibilities_are_refused(package: Package, owner: Any) -> None:
     with pytest.raises(ValidationError):
-        services.package_set_visibility(package=package, user=owner, visibility="secret")
+        package_set_visibility(package=package, user=owner, visibility="secret")

@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from accounts.models import Team
-from packages_app import retention, services, tag_rules
+from packages_app import retention, tag_rules
 from packages_app.models import AuditEvent, Manifest, Package, RetentionRule, Tag
+from packages_app.services.grants import access_grant
 from tests.conftest import basic, make_pat
 from tests.oci import Image, make_image
 
@@ -61,7 +62,7 @@ def bob(member: Any, owner: Any, alice: Pusher) -> Pusher:
     """bob writes acme/app (a write grant), which alice created with v1."""
     assert alice.push(make_image(seed="v1"), "v1").status_code == 201
     package = Package.objects.get(name="acme/app")
-    services.access_grant(package=package, user=owner, role="write", username="bob")
+    access_grant(package=package, user=owner, role="write", username="bob")
     return Pusher(Client(), member)
 
 

@@ -16,8 +16,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from packages_app import services
 from packages_app.models import Package
+from packages_app.services.packages import package_for_write
 from tests.conftest import basic, make_pat
 
 PACKAGES = {
@@ -35,10 +35,10 @@ INTERNAL = ["acme/internal-b", "acme/internal-f"]
 @pytest.fixture
 def packages(owner: Any, member: Any, outsider: Any) -> None:
     for name, visibility in PACKAGES.items():
-        package = services.package_for_write(name=name, user=owner)
+        package = package_for_write(name=name, user=owner)
         Package.objects.filter(id=package.id).update(visibility=visibility)
-    services.package_for_write(name="bob/own", user=member)
-    services.package_for_write(name="eve/own", user=outsider)
+    package_for_write(name="bob/own", user=member)
+    package_for_write(name="eve/own", user=outsider)
 
 
 def walk(client: Client, headers: dict[str, Any], n: int) -> tuple[list[str], list[str]]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from packages_app import services
 from packages_app.access import ANONYMOUS
 from packages_app.models import Blob, Manifest, PackageBlob
+from packages_app.services.versions import version_restore
 from tests.oci import OCI_MANIFEST, make_image, sha256
 
 
@@ -87,7 +87,7 @@ def test_restoring_a_version_links_its_deleted_blobs_again(registry: Any) -> Non
     # The deleted version still refers to the bytes, so garbage collection keeps them for a restore.
     assert Blob.objects.filter(digest=sha256(image.layers[0])).exists()
 
-    services.version_restore(manifest=Manifest.objects.get(digest=image.digest), actor=ANONYMOUS)
+    version_restore(manifest=Manifest.objects.get(digest=image.digest), actor=ANONYMOUS)
 
     assert client.get("/v2/acme/app/manifests/v1").status_code == 200
     for blob in (image.config, image.layers[0]):

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from packages_app import services
 from packages_app.access import Actor
 from packages_app.models import Manifest, Package
+from packages_app.services.packages import package_delete, package_restore, package_set_visibility
+from packages_app.services.versions import version_delete, version_restore
 from tests.oci import OCI_INDEX, make_image, make_index
 from tests.webhooks.listener import Listener, listening
 from webhooks import services as hooks
@@ -109,11 +110,11 @@ def test_delete_restore_retag_and_visibility_each_send_their_event(
     with django_capture_on_commit_callbacks(execute=True):
         org_hook(owner, listener, wanted)
         assert registry.push_manifest("acme/app", "v2", image.manifest, image.media_type).status_code == 201
-        services.version_delete(manifest=manifest, actor=actor)
-        services.version_restore(manifest=manifest, actor=actor)
-        services.package_set_visibility(package=package, user=owner, visibility="public")
-        services.package_delete(package=package, actor=actor)
-        services.package_restore(package=package, actor=actor)
+        version_delete(manifest=manifest, actor=actor)
+        version_restore(manifest=manifest, actor=actor)
+        package_set_visibility(package=package, user=owner, visibility="public")
+        package_delete(package=package, actor=actor)
+        package_restore(package=package, actor=actor)
     received = [r.headers["x-wharf-event"] for r in listener.requests if r.headers["x-wharf-event"] != "ping"]
     assert received == wanted
     bodies = {r.headers["x-wharf-event"]: json.loads(r.body).get("registry_package") for r in listener.requests}

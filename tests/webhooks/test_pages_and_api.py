@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from packages_app import services
+from packages_app.services.packages import package_for_write
 from tests.conftest import make_pat
 from tests.webhooks.listener import Listener
 from webhooks.models import Delivery, Webhook
@@ -18,7 +18,7 @@ ALL = ("read:packages", "write:packages", "delete:packages")
 
 @pytest.fixture
 def package(owner: Any) -> Any:
-    return services.package_for_write(name="acme/app", user=owner)
+    return package_for_write(name="acme/app", user=owner)
 
 
 def api(client: Client, method: str, path: str, user: Any, body: dict[str, Any] | None = None) -> Any:

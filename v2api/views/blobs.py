@@ -6,9 +6,10 @@ from typing import IO, Any
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
-from packages_app import reviews, selectors, services
+from packages_app import reviews, selectors
 from packages_app.access import Action
 from packages_app.models import Blob
+from packages_app.services.blobs import blob_unlink
 from packages_app.storage import blob_store
 
 from ..headers import blob_range
@@ -83,5 +84,5 @@ class BlobView(RegistryView):
 
     def delete(self, request: Any, name: str, digest: str) -> HttpResponse:
         self.writable(request, name, Action.DELETE)
-        services.blob_unlink(name=name, digest=digest)
+        blob_unlink(name=name, digest=digest)
         return empty(202)

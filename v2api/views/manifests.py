@@ -7,11 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 
-from packages_app import selectors, services
+from packages_app import selectors
 from packages_app.access import Action
 from packages_app.exceptions import ManifestUnknown
 from packages_app.models import Manifest
 from packages_app.names import is_digest_reference
+from packages_app.services.manifests import manifest_delete, manifest_put, record_pull
+from packages_app.services.tags import tag_delete
 
 from ..headers import accepts
 from ..streams import read_limited
@@ -40,7 +42,7 @@ class ManifestView(RegistryView):
 
     def get(self, request: Any, name: str, reference: str) -> HttpResponse:
         manifest = self._negotiated(request, name, reference)
-        services.record_pull(manifest=manifest)
+        record_pull(manifest=manifest)
         return HttpResponse(bytes(manifest.content), headers=_manifest_headers(manifest))
 
     def head(self, request: Any, name: str, reference: str) -> HttpResponse:
@@ -50,7 +52,7 @@ class ManifestView(RegistryView):
     def put(self, request: Any, name: str, reference: str) -> HttpResponse:
         actor = self.writable(request, name)
         body = read_limited(request, settings.WHARF_MAX_MANIFEST_SIZE)
-        manifest, parsed = services.manifest_put(
+        manifest, parsed = manifest_put(
             name=name,
             reference=reference,
             body=body,
@@ -69,7 +71,7 @@ class ManifestView(RegistryView):
     def delete(self, request: Any, name: str, reference: str) -> HttpResponse:
         actor = self.writable(request, name, Action.DELETE)
         if is_digest_reference(reference):  # a soft delete, as on the pages and in the REST API
-            services.manifest_delete(name=name, digest=reference, actor=actor)
+            manifest_delete(name=name, digest=reference, actor=actor)
         else:
-            services.tag_delete(name=name, tag=reference, actor=actor)
+            tag_delete(name=name, tag=reference, actor=actor)
         return empty(202)

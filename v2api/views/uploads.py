@@ -7,11 +7,12 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from packages_app import selectors, services, uploads
+from packages_app import selectors, uploads
 from packages_app.access import Action, challenge_scope, grant_would_allow
 from packages_app.exceptions import InsufficientScope, NameInvalid, Unauthorized
 from packages_app.models import Blob, Upload
 from packages_app.names import parse_digest, parse_name
+from packages_app.services.blobs import blob_mount
 
 from .. import auth
 from ..headers import content_range, upload_range
@@ -66,11 +67,7 @@ class UploadStartView(RegistryView):
         if "mount" in params:
             parse_digest(params["mount"])
             source = _mountable_source(request, name, source)
-            blob = (
-                services.blob_mount(name=name, digest=params["mount"], source=source, user=actor.user)
-                if source
-                else None
-            )
+            blob = blob_mount(name=name, digest=params["mount"], source=source, user=actor.user) if source else None
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:

@@ -1,0 +1,67 @@
+"""Blobs in a repository: linking an uploaded or mounted blob, unlinking one (blob DELETE), linking a
+restored version's blobs again. Upload sessions are ``packages_app.uploads``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..exceptions import BlobUnknown, Unsupported
+from ..models import Blob, Manifest, Package, PackageBlob
+from ..names import parse_digest
+from ..selectors import package_get
+from .packages import package_for_write
+
+
+def _link_blob(package: Package, blob: Blob) -> None:
+    """Link ``blob`` into ``package``; a link that exists is renewed, so the garbage collector's grace
+    period counts from the latest upload or mount (REGISTRY.md "Background work")."""
+    if not PackageBlob.objects.filter(package=package, blob=blob).update(created_at=timezone.now()):
+        PackageBlob.objects.get_or_create(package=package, blob=blob)
+
+
+def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob | None:
+    """Link a blob the caller can read in ``source`` into ``name`` (spec "Mounting a blob").
+
+    Returns None when there is nothing to mount; the caller then opens an ordinary session.
+    """
+    package = package_for_write(name=name, user=user)
+    with transaction.atomic():  # the lock makes a concurrent garbage collection finish (or not start) first
+        mountable = Blob.objects.select_for_update(no_key=True, of=("self",))
+        blob = mountable.filter(
+            digest=digest, packageblob__package__name=source, packageblob__package__deleted_at__isnull=True
+        ).first()
+        if blob is None:
+            return None
+        _link_blob(package, blob)
+    return blob
+
+
+def blob_unlink(*, name: str, digest: str) -> None:
+    """DELETE a blob from a repository (distribution-spec "Deleting Blobs"): it stops being readable
+    there at once. Refused while a live manifest of the repository uses it; a deleted (restorable)
+    version does not hold it: ``version_restore`` links the blobs of what it brings back again. The
+    bytes stay while any manifest, deleted ones included, refers to them (``gc.blob_candidates``)."""
+    package = package_get(name=name)
+    parse_digest(digest)
+    link = PackageBlob.objects.filter(package=package, blob__digest=digest).first()
+    if link is None:
+        raise BlobUnknown(detail={"digest": digest})
+    user = Manifest.objects.filter(package=package, blobs=link.blob, deleted_at__isnull=True).first()
+    if user is not None:
+        raise Unsupported(f"blob is used by manifest {user.digest}; delete the manifest first")
+    link.delete()
+
+
+def _relink_blobs(package: Package, manifest_ids: list[int]) -> None:
+    """Link the blobs of restored manifests to their package again (a blob DELETE after the version
+    was deleted unlinked them; their bytes were kept because the deleted manifests still refer to them)."""
+    blob_ids = set(
+        Manifest.blobs.through.objects.filter(manifest_id__in=manifest_ids).values_list("blob_id", flat=True)
+    )
+    linked = set(PackageBlob.objects.filter(package=package, blob_id__in=blob_ids).values_list("blob_id", flat=True))
+    PackageBlob.objects.bulk_create(
+        [PackageBlob(package=package, blob_id=b) for b in sorted(blob_ids - linked)], ignore_conflicts=True
+    )

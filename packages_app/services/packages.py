@@ -1,0 +1,182 @@
+"""Packages: the row a first push creates, visibility, and deleting / restoring a whole package
+(REGISTRY.md "Packages, visibility and access" and "Deleting"). Who may do what is asked of
+``packages_app.access``; every change is written to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from .. import events
+from ..access import Action, Actor, can, namespace_role, package_role
+from ..audit import audit_record
+from ..exceptions import DeleteRefused
+from ..models import (
+    AuditEvent,
+    DownloadCount,
+    Manifest,
+    Package,
+    Role,
+    SourceRepository,
+    Upload,
+    Visibility,
+    deleted_cutoff,
+    deleted_retention_days,
+)
+
+
+def package_for_write(*, name: str, user: Any = None) -> Package:
+    """The package ``name``, created (private, administered by its publisher) by the first push.
+    Its visibility, access inheritance and repository link follow ``new_package_fields``."""
+    package = Package.objects.filter(name=name).first()
+    if package is not None:
+        return package
+    try:
+        with transaction.atomic():
+            package = Package.objects.create(**new_package_fields(name=name, user=user))
+    except IntegrityError:  # created by a concurrent push
+        package = Package.objects.get(name=name)
+    return package
+
+
+def new_package_fields(*, name: str, user: Any) -> dict[str, Any]:
+    """A new package's row: private unless the organization lets its members create only less private
+    ones; inheriting access as the organization chose; linked to ``OWNER/REPO`` for a three-part name
+    ``OWNER/REPO/IMAGE`` (the older GitHub Packages Docker registry) when that repository exists."""
+    from accounts.models import Organization
+
+    namespace = name.split("/", 1)[0]
+    fields: dict[str, Any] = {"name": name, "namespace": namespace, "created_by": user}
+    organization = Organization.objects.filter(name=namespace).first()
+    if organization is not None:
+        fields["inherit_access"] = organization.inherit_access_by_default
+        if user is not None and namespace_role(user, namespace) != Role.ADMIN and organization.member_visibilities:
+            fields["visibility"] = next(v for v in Visibility.values if v in organization.member_visibilities)
+    parts = name.split("/")
+    if len(parts) == 3:
+        fields["repository"] = SourceRepository.objects.filter(owner=parts[0], name=parts[1]).first()
+    return fields
+
+
+def _is_organization(namespace: str) -> bool:
+    from accounts.models import Organization
+
+    return Organization.objects.filter(name=namespace).exists()
+
+
+def allowed_visibilities(*, namespace: str, user: Any) -> list[str]:
+    """The visibilities ``user`` may give a package of ``namespace``: all of them for a user's own
+    namespace and an organization's owners; for its members, what the organization allows."""
+    from accounts.models import Organization
+
+    organization = Organization.objects.filter(name=namespace).first()
+    if organization is None or namespace_role(user, namespace) == Role.ADMIN:
+        return list(Visibility.values)
+    return [v for v in Visibility.values if v in organization.member_visibilities]
+
+
+def package_set_visibility(*, package: Package, user: Any, visibility: str) -> Package:
+    """Change visibility: admins only; as on ghcr.io, a public package cannot become private again.
+    An organization's members (not its owners) may only choose the visibilities it allows them."""
+    if package_role(user, package) != Role.ADMIN:
+        raise PermissionDenied("Only the package's admins can change its visibility.")
+    if visibility not in Visibility.values:
+        raise ValidationError("Choose private, internal or public.", code="visibility")
+    if package.visibility == Visibility.PUBLIC and visibility != Visibility.PUBLIC:
+        raise ValidationError("A public package cannot be made private or internal again.", code="public")
+    if visibility != package.visibility and visibility not in allowed_visibilities(
+        namespace=package.namespace, user=user
+    ):
+        raise ValidationError(f"This organization does not let members make packages {visibility}.", code="policy")
+    if visibility == Visibility.INTERNAL and not _is_organization(package.namespace):
+        raise ValidationError("Only an organization's packages can be internal.", code="visibility")
+    old = package.visibility
+    package.visibility = visibility
+    package.save(update_fields=["visibility", "updated_at"])
+    audit_record(package=package, user=user, action=AuditEvent.Action.VISIBILITY, detail=f"{old} → {visibility}")
+    if old != visibility:
+        data = {"visibility_from": old}
+        events.emit(events.VISIBILITY_CHANGED, package=package, actor=user.username, data=data)
+    return package
+
+
+def _require_admin(package: Package, user: Any, what: str) -> None:
+    if user is None or package_role(user, package) != Role.ADMIN:
+        raise PermissionDenied(f"Only the package's admins can {what}.")
+
+
+DOWNLOADS_DELETE_LIMIT = 5000
+
+
+def _downloads(manifests: Any) -> int:
+    return int(DownloadCount.objects.filter(manifest__in=manifests).aggregate(n=Sum("count"))["n"] or 0)
+
+
+def _check_deletable(package: Package, manifests: Any) -> None:
+    """As on ghcr.io, a public package or version with more than 5,000 downloads cannot be deleted."""
+    if package.visibility == Visibility.PUBLIC and _downloads(manifests) > DOWNLOADS_DELETE_LIMIT:
+        raise DeleteRefused()
+
+
+def _authorize_delete(actor: Actor, package: Package) -> None:
+    if not can(actor, package.name, Action.DELETE):
+        raise PermissionDenied("Deleting needs admin on the package (and a token with delete:packages).")
+
+
+def _restorable(deleted_at: Any) -> bool:
+    return deleted_at is not None and deleted_at > deleted_cutoff()
+
+
+def _expired(what: str) -> ValidationError:
+    return ValidationError(
+        f"{what} can be restored for {deleted_retention_days()} days after they were deleted.", code="expired"
+    )
+
+
+def package_delete(*, package: Package, actor: Actor) -> Package:
+    """Soft-delete a whole package: nothing of it is pullable or visible at once, its name is free for
+    a new package, and it can be restored within WHARF_DELETED_RETENTION_DAYS unless the name is reused
+    meanwhile; after that ``gc.purge_deleted`` removes it for good."""
+    _authorize_delete(actor, package)
+    _check_deletable(package, Manifest.objects.filter(package=package))
+    package.deleted_at, package.deleted_by = timezone.now(), actor.user
+    with transaction.atomic():
+        Package.all_objects.filter(id=package.id).update(deleted_at=package.deleted_at, deleted_by=actor.user)
+        Upload.objects.filter(package=package).delete()  # sessions of a deleted package cannot finish
+        audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.DELETE_PACKAGE)
+        events.emit(events.PACKAGE_DELETED, package=package, actor=actor.label)
+    return package
+
+
+def package_restore(*, package: Package, actor: Actor) -> Package:
+    """Restore a package deleted within WHARF_DELETED_RETENTION_DAYS, unless a package of the same name was
+    created since (REGISTRY.md "Deleting"). Its admins (as they were when it was deleted) may do it."""
+    if actor.scopes is not None and "delete:packages" not in actor.scopes:
+        raise PermissionDenied("Restoring needs a token with delete:packages.")
+    _require_admin(package, actor.user, "restore it")
+    if package.deleted_at is None:
+        raise ValidationError("This package is not deleted.", code="not_deleted")
+    if not _restorable(package.deleted_at):
+        raise _expired("Packages")
+    reused = Package.all_objects.filter(name=package.name, created_at__gt=package.deleted_at).exclude(id=package.id)
+    if reused.exists() or Package.objects.filter(name=package.name).exists():
+        raise ValidationError(f"The name {package.name} was used again since: it cannot be restored.", code="reused")
+    try:
+        with transaction.atomic():
+            # Conditional on the deletion checked above: a purge (gc.purge_deleted) that got there first wins.
+            if not Package.all_objects.filter(id=package.id, deleted_at=package.deleted_at).update(
+                deleted_at=None, deleted_by=None
+            ):
+                raise _expired("Packages")
+            audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.RESTORE_PACKAGE)
+            events.emit(events.PACKAGE_RESTORED, package=package, actor=actor.label)
+    except IntegrityError:  # a push created the name at this very moment
+        raise ValidationError(
+            f"The name {package.name} was used again since: it cannot be restored.", code="reused"
+        ) from None
+    package.deleted_at = package.deleted_by = None
+    return package
