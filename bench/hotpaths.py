@@ -233,16 +233,20 @@ def query_log(action: Callable[[], object]) -> list[str]:
     return counter.log
 
 
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def backend_cpu(pid: int | None) -> float:
+    """The CPU seconds PostgreSQL's backend ``pid`` has used (0 without a connection, or once it ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(label: str, action: Callable[[], object], n: int, top: int) -> dict[str, Any]:
     from django.db import connection
 
-    action()  # warm: imports, caches, the connection
-    backend = connection.cursor().connection.info.backend_pid
+    action()  # warm: imports, caches, the connection (a request type without queries opens none)
+    backend = connection.connection.info.backend_pid if connection.connection is not None else None
     counter = QueryCounter()
     with connection.execute_wrapper(counter):
         cpu, pg = time.process_time(), backend_cpu(backend)

@@ -69,8 +69,10 @@ class Actor:
     role: Role | None = None  # a CI credential's role on each package within its reach (then user is None)
     name: str = ""  # who this is in the audit log, when set (a CI credential: its issuer and subject)
     # Role decisions remembered with a registry bearer token (``v2api.bearer_cache``: for as long as the
-    # cache keeps the token's actor); None decides afresh on every call.
-    decisions: dict[tuple[str, Action], bool] | None = field(default=None, compare=False, repr=False)
+    # cache keeps the token's actor); None decides afresh on every call. Only grants are remembered, each
+    # with the id of the package it was decided on: a name deleted and created again is a new package,
+    # decided afresh (and a refusal costs the same work every time, for a private name as for a missing one).
+    decisions: dict[tuple[str, Action], int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_anonymous(self) -> bool:
@@ -163,6 +165,14 @@ def can_create(user: Any, namespace: str) -> bool:
     return found.role == Membership.Role.OWNER or bool(found.organization.member_visibilities)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """The live package of a name, as the request's own query found it (``selectors.manifest_find``)."""
+
+    id: int
+    visibility: str
+
+
 def role_allows(
     user: Any, name: str, action: Action, *, repository_id: int | None = None, fixed_role: Role | None = None
 ) -> bool:
@@ -173,9 +183,9 @@ def role_allows(
 
 def _role_decision(
     user: Any, name: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
-) -> tuple[bool, bool]:
-    """Whether the roles allow ``action``, and whether the package exists (only such a decision may be
-    remembered: a name that does not exist yet can be created by someone else in the meantime).
+) -> tuple[bool, int | None]:
+    """Whether the roles allow ``action``, and the id of the package if it exists (only such a decision
+    may be remembered: a name that does not exist yet can be created by someone else in the meantime).
     The same lookups whether the package exists or not (``roles.gather``), so an outsider cannot tell
     a private package from a missing one by the work done."""
     namespace = name.split("/", 1)[0]
@@ -190,16 +200,16 @@ def _role_decision(
         # Whoever may create the package will be its admin: they may also pull (and find nothing),
         # so a push's "pull,push" token request is granted in full, as on ghcr.io. A CI credential
         # creates nothing.
-        return creator and action in (Action.PUSH, Action.PULL), False
+        return creator and action in (Action.PUSH, Action.PULL), None
     if action is Action.PULL and package.visibility == Visibility.PUBLIC:
-        return True, True  # everyone reads a public package
+        return True, package.id  # everyone reads a public package
     if fixed_role is not None:
         role: Role | None = fixed_role
     elif repository_id is not None:
         role = automation_role(repository_id, package)
     else:
         role = roles.role_on(user, facts)
-    return role is not None and role >= ROLE_FOR[action], True
+    return role is not None and role >= ROLE_FOR[action], package.id
 
 
 def _within_reach(actor: Actor, name: str, action: Action) -> bool:
@@ -218,22 +228,34 @@ def _token_allows(actor: Actor, name: str, action: Action) -> bool:
     return actor.grants is None or action.value in actor.grants.get(name, frozenset())
 
 
-def can(actor: Actor, name: str, action: Action) -> bool:
-    """Whether ``actor`` may do ``action`` on the package ``name`` (existing or not)."""
+def can(actor: Actor, name: str, action: Action, seen: Seen | None = None) -> bool:
+    """Whether ``actor`` may do ``action`` on the package ``name`` (existing or not). ``seen``: the live
+    package of that name, when the request's own query already found it (then nothing is looked up for
+    a public package's pull, nor for a remembered decision on that very package)."""
     if _open_registry():
         return True
-    return _token_allows(actor, name, action) and _roles_allow(actor, name, action)
+    return _token_allows(actor, name, action) and _roles_allow(actor, name, action, seen)
 
 
-def _roles_allow(actor: Actor, name: str, action: Action) -> bool:
+def _roles_allow(actor: Actor, name: str, action: Action, seen: Seen | None = None) -> bool:
     """``role_allows`` for ``actor``, remembered in ``actor.decisions`` when it has them."""
+    if seen is not None and action is Action.PULL and seen.visibility == Visibility.PUBLIC:
+        return True  # what ``_role_decision`` answers for a public package, without looking it up again
     decisions = actor.decisions
-    if decisions is not None and (known := decisions.get((name, action))) is not None:
-        return known
-    allowed, exists = _role_decision(actor.user, name, action, repository_id=actor.repository_id, fixed_role=actor.role)
-    if decisions is not None and exists:
-        decisions[(name, action)] = allowed
+    known = decisions.get((name, action)) if decisions is not None else None
+    if known is not None and known == (seen.id if seen is not None else _live_package_id(name)):
+        return True
+    allowed, package_id = _role_decision(
+        actor.user, name, action, repository_id=actor.repository_id, fixed_role=actor.role
+    )
+    if decisions is not None and allowed and package_id is not None:
+        decisions[(name, action)] = package_id
     return allowed
+
+
+def _live_package_id(name: str) -> int | None:
+    """The id of the live package ``name``: a remembered decision holds only for the package it was made on."""
+    return Package.objects.filter(name=name).values_list("id", flat=True).first()
 
 
 def may_pull(actor: Actor, package: Package) -> bool:
@@ -262,7 +284,7 @@ def grant_would_allow(actor: Actor, name: str, action: Action) -> bool:
     return actor.grants is not None and can(replace(actor, grants=None), name, action)
 
 
-def authorize(actor: Actor, name: str, action: Action) -> None:
+def authorize(actor: Actor, name: str, action: Action, seen: Seen | None = None) -> None:
     """Raise unless ``actor`` may do ``action`` on ``name``, the same way whether it exists or not.
 
     Anonymous callers are asked to authenticate. A token without the action's scope is told which
@@ -272,7 +294,7 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
     new one (RFC 6750 ``insufficient_scope``).
     A fine-grained token outside its reach is answered as for a missing name it could not create.
     """
-    if can(actor, name, action):
+    if can(actor, name, action, seen):
         return
     scope = challenge_scope(name, action)
     if actor.is_anonymous and actor.grants is None:
@@ -283,7 +305,7 @@ def authorize(actor: Actor, name: str, action: Action) -> None:
         if action is Action.PUSH:  # the same for every name outside the reach, existing or not
             raise Denied(f"this fine-grained token does not reach {name}")
         raise NameUnknown()
-    if _roles_allow(actor, name, action):
+    if _roles_allow(actor, name, action, seen):
         raise InsufficientScope(scope=scope)
     if actor.is_anonymous:  # an anonymous registry token: log in for more
         raise Unauthorized(scope=scope, error=INSUFFICIENT_SCOPE)

@@ -5,7 +5,7 @@ Kept apart from ``gc`` so that reads (``selectors``) can use them without import
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
@@ -25,8 +25,12 @@ def gc_grace_seconds(requested: int | None = None) -> int:
 def review_due_soon() -> Exists:
     """For a blob query: whether the blob's queued review comes due within half a grace period (a
     fresh upload's does not: it was queued a moment ago)."""
-    soon = timezone.now() - timedelta(seconds=gc_grace_seconds() / 2)
-    return Exists(BlobReview.objects.filter(blob_id=OuterRef("pk"), queued_at__lt=soon))
+    return Exists(BlobReview.objects.filter(blob_id=OuterRef("pk"), queued_at__lt=due_soon_cutoff()))
+
+
+def due_soon_cutoff() -> datetime:
+    """A review queued before this moment comes due within half a grace period."""
+    return timezone.now() - timedelta(seconds=gc_grace_seconds() / 2)
 
 
 def blob_review_postpone(*, blob: Blob) -> None:

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from federation import services as federation
-from packages_app.access import ANONYMOUS, Action, Actor, authorize, can
+from packages_app.access import ANONYMOUS, Action, Actor, Seen, authorize, can
 from packages_app.exceptions import INVALID_TOKEN, TooManyRequests, Unauthorized
 from packages_app.models import Role
 from throttling import limiter
@@ -138,9 +138,11 @@ def _check_user_rate(actor: Actor) -> None:
         raise TooManyRequests("too many requests for this user; retry later", retry_after=wait)
 
 
-def require(request: Any, name: str, action: Action) -> Actor:
+def require(request: Any, name: str, action: Action, seen: Seen | None = None) -> Actor:
+    """The caller, if it may do ``action`` on ``name`` (``seen``: the live package the request's own
+    query found, ``packages_app.access.can``)."""
     actor = actor_for(request)
-    authorize(actor, name, action)
+    authorize(actor, name, action, seen)
     if action is Action.PUSH and actor.repository_id is not None and not settings.WHARF_ANONYMOUS_PUSH:
         # Publishing with a repository's automation token creates the package if need be and links it.
         from packages_app.services.repositories import automation_publish

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import events, pull_counts, tagging
+from .. import events, tagging
 from ..access import ANONYMOUS, Actor
 from ..audit import audit_record
 from ..exceptions import DigestInvalid, ManifestBlobUnknown, ManifestUnknown
@@ -117,11 +117,6 @@ def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedM
     manifest.blobs.set(Blob.objects.filter(digest__in=parsed.required_blobs()))
     manifest.children.set(Manifest.objects.filter(package=package, digest__in=parsed.required_manifests()))
     return manifest
-
-
-def record_pull(*, manifest: Manifest) -> None:
-    """Count one pull of ``manifest`` for today (in memory, written in batches: ``pull_counts``)."""
-    pull_counts.record(manifest_id=manifest.id)
 
 
 def manifest_delete(*, name: str, digest: str, actor: Actor | None = None) -> None:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from packages_app.models import Manifest, Package, PackagePermission, Role
 from tests.conftest import basic, make_pat
-from tests.v2api.test_auth import bearer, get_manifest, push_image
+from tests.v2api.test_auth import HOST, bearer, get_manifest, push_image
 from v2api import bearer_cache
 
 
@@ -127,3 +127,28 @@ def test_a_forged_token_is_refused_and_never_remembered(client: Client, eve_toke
         assert response.status_code == 401
         assert "signature" in response.json()["errors"][0]["message"]
     assert get_manifest(client, eve_token).status_code == 200
+
+
+def test_a_package_deleted_and_created_again_is_decided_afresh(
+    client: Client, app: Package, eve_token: str, owner: Any, settings: Any
+) -> None:
+    """eve's remembered read grant was on the old acme/app: the new package of that name (created within
+    the cache lifetime, without a grant to eve) is not hers to read, by any request of that token."""
+    from packages_app.access import Actor
+    from packages_app.services.packages import package_delete
+    from tests.oci import make_image, sha256
+
+    settings.WHARF_REGISTRY_AUTH_CACHE_SECONDS = 3600
+    layer = sha256(make_image(seed="acme/app").layers[0])
+    paths = ["/v2/acme/app/manifests/v1", f"/v2/acme/app/blobs/{layer}", "/v2/acme/app/tags/list"]
+    for path in paths:  # remembered: the decision and the token
+        assert client.get(path, HTTP_HOST=HOST, HTTP_AUTHORIZATION=eve_token).status_code == 200
+    package_delete(package=app, actor=Actor(user=owner))
+    assert push_image(client, "acme/app", basic("alice", make_pat(owner, "write:packages"))).status_code == 201
+    assert Package.objects.get(name="acme/app").id != app.id
+    for path in paths:
+        response = client.get(path, HTTP_HOST=HOST, HTTP_AUTHORIZATION=eve_token)
+        assert response.status_code == 404, path
+        assert response.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    for path in paths[:2]:
+        assert client.head(path, HTTP_HOST=HOST, HTTP_AUTHORIZATION=eve_token).status_code == 404, path

@@ -9,9 +9,11 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from packages_app import reviews, selectors
 from packages_app.access import Action
 from packages_app.models import Blob
+from packages_app.names import parse_name
 from packages_app.services.blobs import blob_unlink
 from packages_app.storage import blob_store
 
+from .. import auth
 from ..headers import blob_range
 from .common import RegistryView, empty
 
@@ -68,14 +70,22 @@ def blob_response(blob: Blob, range_header: str | None) -> HttpResponse | FileRe
 
 
 class BlobView(RegistryView):
+    def _readable_blob(self, request: Any, name: str, digest: str) -> Blob:
+        """The blob, if the caller may pull ``name``: looked up first with its package (one query also
+        decides a public pull or checks a remembered decision), refused as ``ManifestView`` does."""
+        parse_name(name)
+        found = selectors.blob_find(name=name, digest=digest)
+        auth.require(request, name, Action.PULL, found[1] if found else None)
+        if found is None:
+            raise selectors.blob_missing(name=name, digest=digest)
+        return found[0]
+
     def get(self, request: Any, name: str, digest: str) -> HttpResponse | FileResponse:
-        self.readable(request, name)
-        blob = selectors.blob_get_by_name(name=name, digest=digest)
+        blob = self._readable_blob(request, name, digest)
         return blob_response(blob, request.META.get("HTTP_RANGE"))
 
     def head(self, request: Any, name: str, digest: str) -> HttpResponse:
-        self.readable(request, name)
-        blob = selectors.blob_get_by_name(name=name, digest=digest)
+        blob = self._readable_blob(request, name, digest)
         if blob.review_due_soon:  # type: ignore[attr-defined]  # annotated by the selector
             reviews.blob_review_postpone(blob=blob)
         response = HttpResponse(status=200, headers=_blob_headers(blob))

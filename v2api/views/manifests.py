@@ -7,20 +7,21 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 
-from packages_app import selectors
+from packages_app import pull_counts, selectors
 from packages_app.access import Action
 from packages_app.exceptions import ManifestUnknown
-from packages_app.models import Manifest
-from packages_app.names import is_digest_reference
-from packages_app.services.manifests import manifest_delete, manifest_put, record_pull
+from packages_app.names import is_digest_reference, parse_name
+from packages_app.selectors import PulledManifest
+from packages_app.services.manifests import manifest_delete, manifest_put
 from packages_app.services.tags import tag_delete
 
+from .. import auth
 from ..headers import accepts
 from ..streams import read_limited
 from .common import RegistryView, empty
 
 
-def _manifest_headers(manifest: Manifest) -> dict[str, str]:
+def _manifest_headers(manifest: PulledManifest) -> dict[str, str]:
     return {
         "Content-Type": manifest.media_type,
         "Docker-Content-Digest": manifest.digest,
@@ -30,9 +31,16 @@ def _manifest_headers(manifest: Manifest) -> dict[str, str]:
 
 
 class ManifestView(RegistryView):
-    def _negotiated(self, request: Any, name: str, reference: str) -> Manifest:
-        self.readable(request, name)
-        manifest = selectors.manifest_get_by_name(name=name, reference=reference)
+    def _negotiated(self, request: Any, name: str, reference: str) -> PulledManifest:
+        """The manifest, if the caller may pull it and accepts its type. It is looked up first, with its
+        package, so that one query also decides a public pull (and checks a remembered decision); the
+        caller is refused before anything about the manifest is said, and to anyone who may not read the
+        package it costs the same work as a name that does not exist (the same lookup, then the roles)."""
+        parse_name(name)
+        manifest = selectors.manifest_find(name=name, reference=reference)
+        auth.require(request, name, Action.PULL, manifest.package if manifest else None)
+        if manifest is None:
+            raise selectors.manifest_missing(name=name, reference=reference)
         if not accepts(request.META.get("HTTP_ACCEPT"), manifest.media_type):
             raise ManifestUnknown(
                 f"manifest is {manifest.media_type}, which the Accept header does not allow",
@@ -42,8 +50,8 @@ class ManifestView(RegistryView):
 
     def get(self, request: Any, name: str, reference: str) -> HttpResponse:
         manifest = self._negotiated(request, name, reference)
-        record_pull(manifest=manifest)
-        return HttpResponse(bytes(manifest.content), headers=_manifest_headers(manifest))
+        pull_counts.record(manifest_id=manifest.id)
+        return HttpResponse(manifest.content, headers=_manifest_headers(manifest))
 
     def head(self, request: Any, name: str, reference: str) -> HttpResponse:
         manifest = self._negotiated(request, name, reference)
