@@ -125,11 +125,6 @@ def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
         org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_REMOVE, detail=detail)
 
 
-def team_delete(*, team: Team, actor: Any) -> None:
-    _require_owner(team.organization, actor)
-    team.delete()
-
-
 def organization_set_package_policy(
     *, organization: Organization, actor: Any, member_visibilities: list[str], inherit_access_by_default: bool
 ) -> Organization:

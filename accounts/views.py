@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app.audit import audit_page
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm

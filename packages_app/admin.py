@@ -1,5 +1,5 @@
-"""The admin site: package roles and visibility, and retention rules with a preview (until the package
-settings pages exist)."""
+"""The admin site: packages with their roles and retention rules (with a preview), blobs, manifests,
+uploads, and tags read-only (the package settings pages are the users' way to change these)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Blob, Manifest, Package, PackagePermission, RetentionRule, Tag, Upload
 from .retention import retention_preview
@@ -63,8 +64,6 @@ class RetentionRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
-    """Visibility and roles are edited here until the package settings pages exist."""
-
     inlines = [PackagePermissionInline, RetentionRuleInline]
     list_display = ("name", "namespace", "visibility", "updated_at")
     list_filter = ("visibility",)
@@ -86,7 +85,18 @@ class ManifestAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Read-only: tags are written only by ``packages_app.tagging`` (where tag rules are checked)."""
+
     list_display = ("name", "package", "manifest", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Tag | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tag | None = None) -> bool:
+        return False
 
 
 @admin.register(Upload)

@@ -16,18 +16,19 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from registry_site.confirm import confirm_page, confirmed
+from accounts.selectors import organizations_of
+from tokens_app.services import automation_token_issue
+from ui.confirm import confirm_page, confirmed
 
-from . import selectors
+from . import repository_selectors, selectors
 from .access import Actor, namespace_role
 from .exceptions import Denied, ManifestUnknown, NameUnknown
-from .models import Package, Role, deleted_retention_days
-from .package_settings import retention_rules
+from .models import Package, Role, SourceRepository, deleted_retention_days
 from .services import grants as grant_services
 from .services import packages as package_services
 from .services import repositories as repository_services
 from .services import versions as version_services
-from .views import _admin_of
+from .settings_page import _admin_of
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -44,20 +45,6 @@ def _done(request: HttpRequest, action: Any, success: str) -> bool:
         return False
     messages.success(request, success)
     return True
-
-
-def settings_context(package: Package, user: Any) -> dict[str, Any]:
-    """What the access, repository, danger-zone and audit sections of the settings page show."""
-    from .access import inherits_access
-
-    return {
-        "access_entries": selectors.package_access(package=package),
-        "inherits": inherits_access(package),
-        "linkable_repositories": selectors.repositories_linkable(package=package, user=user),
-        "audit_events": selectors.audit_log(package=package, limit=50),
-        "retention_rules": retention_rules(package=package),
-        "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
-    }
 
 
 @login_required
@@ -107,8 +94,6 @@ def _settings_url(name: str, section: str) -> str:
 @require_POST
 def package_repository(request: HttpRequest, name: str) -> HttpResponse:
     """Link (``repository`` = OWNER/NAME) or unlink (empty), and set ``inherit`` (a checkbox)."""
-    from .models import SourceRepository
-
     package = _admin_of(request, name)
     chosen = request.POST.get("repository", "").strip()
     repository = None
@@ -233,8 +218,6 @@ def owner_deleted_restore(request: HttpRequest, owner: str, package_id: int) -> 
 @login_required
 def repositories(request: HttpRequest) -> HttpResponse:
     """The viewer's repositories, and a form to create one in a namespace they own."""
-    from accounts.selectors import organizations_of
-
     owners = [request.user.username] + [
         o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
     ]
@@ -255,7 +238,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
         ):
             return redirect("repository", owner=created[0].owner, name=created[0].name)
     context = {
-        "repositories": selectors.repositories_of(user=request.user),
+        "repositories": repository_selectors.repositories_of(user=request.user),
         "owners": owners,
         "form_data": request.POST if request.method == "POST" else {},  # an error keeps what was typed
     }
@@ -264,7 +247,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
 
 def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
     try:
-        return selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
+        return repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
     except NameUnknown:
         raise Http404("No such repository") from None
 
@@ -320,8 +303,6 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
 @never_cache
 def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     """Issue an automation token (shown once, on the repository page)."""
-    from tokens_app.services import automation_token_issue
-
     repo, _ = _repository(request, owner, name)
     try:
         new = automation_token_issue(repository=repo, user=request.user)

@@ -25,6 +25,7 @@ from django.utils.html import strip_tags
 from .kinds import speaking_tags
 from .manifests import INDEX_TYPES
 from .models import Blob, Manifest, Package, Tag
+from .services.repositories import package_link_from_source_label
 from .storage import BlobStore, blob_store
 
 CONFIG_READ_LIMIT = 1024 * 1024
@@ -168,10 +169,6 @@ def package_refresh_metadata(*, package: Package, store: BlobStore | None = None
 
 def package_link_source_repository(*, package: Package, source_url: str) -> None:
     """HOOK: link the package to the source repository its source URL names (``services`` decides)."""
-    from .services.repositories import (
-        package_link_from_source_label,  # services imports the task module that imports this
-    )
-
     package_link_from_source_label(package=package, source_url=source_url)
 
 

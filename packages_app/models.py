@@ -104,10 +104,6 @@ class Package(models.Model):
         return self.name
 
     @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
-    @property
     def path(self) -> str:
         """The name below the owner: ``tools/builder`` for ``acme/tools/builder``."""
         return self.name.split("/", 1)[-1]

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from .access import Seen, package_role
+from accounts.models import Organization
+
+from .access import Seen, inherits_access, package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
-from .kinds import FALLBACK_TAG_PREFIX, not_a_referrer, speaking_tags
-from .manifests import IMAGE_TYPES, INDEX_TYPES
-from .models import Blob, DownloadCount, Manifest, Package, Role, Tag, Upload, Visibility, deleted_cutoff
+from .kinds import deleted_versions, versions
+from .manifests import IMAGE_TYPES
+from .models import (
+    AuditEvent,
+    Blob,
+    Manifest,
+    Package,
+    PackagePermission,
+    RepositoryCollaborator,
+    Role,
+    Tag,
+    Upload,
+    Visibility,
+    deleted_cutoff,
+)
 from .names import is_digest_reference, list_marker, parse_digest
 from .reviews import due_soon_cutoff
 from .tagged_referrers import schema_index_descriptors, tagged_referrers
@@ -34,27 +43,6 @@ def package_get(*, name: str) -> Package:
         return Package.objects.get(name=name)
     except Package.DoesNotExist:
         raise NameUnknown() from None
-
-
-def blob_get(*, package: Package, digest: str) -> Blob:
-    """A blob is readable through a repository once it was uploaded or mounted there."""
-    parse_digest(digest)
-    blob = Blob.objects.filter(digest=digest, packageblob__package=package).first()
-    if blob is None:
-        raise BlobUnknown(detail={"digest": digest})
-    return blob
-
-
-def manifest_get(*, package: Package, reference: str) -> Manifest:
-    if is_digest_reference(reference):
-        parse_digest(reference)
-        manifest = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).first()
-    else:
-        tag = Tag.objects.select_related("manifest").filter(package=package, name=reference).first()
-        manifest = tag.manifest if tag else None
-    if manifest is None:
-        raise ManifestUnknown(detail={"reference": reference[:200]})
-    return manifest
 
 
 def _valid_digest_in(name: str, digest: str) -> None:
@@ -266,20 +254,6 @@ def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
 # What the web pages show (REGISTRY.md "Package pages"). Who may see what is decided by
 # ``access.package_role`` alone; these functions only ask it.
 
-CHART_DAYS = 30
-REFERRER_KINDS = {
-    "application/vnd.dev.cosign.artifact.sig.v1+json": "Signature",
-    "application/vnd.dev.cosign.simplesigning.v1+json": "Signature",
-    "application/vnd.dev.sigstore.bundle.v0.3+json": "Signature",
-    "application/vnd.cncf.notary.signature": "Signature",
-    "application/spdx+json": "SBOM",
-    "text/spdx": "SBOM",
-    "application/vnd.cyclonedx+json": "SBOM",
-    "application/vnd.syft+json": "SBOM",
-    "application/vnd.in-toto+json": "Attestation",
-    "application/vnd.dsse.envelope.v1+json": "Attestation",
-}
-
 
 def _person(user: Any) -> Any:
     """The signed-in user, or None for a visitor (what ``package_role`` expects)."""
@@ -307,376 +281,10 @@ def public_packages(*, query: str = "", limit: int = 50) -> list[Package]:
     return list(packages.order_by("-updated_at", "name")[:limit])
 
 
-@dataclass(frozen=True)
-class HomePage:
-    public: list[Package]
-    mine: list[Package]
-    organizations: list[Any]
-    query: str
-
-
-def home_page(*, user: Any, query: str = "") -> HomePage:
-    """Public packages (searchable by name) and, for a signed-in person, their own and their organizations'."""
-    from accounts.selectors import organizations_of
-
-    person = _person(user)
-    if person is None:
-        return HomePage(public_packages(query=query), [], [], query)
-    organizations = list(organizations_of(user=person))
-    namespaces = [person.username, *(o.name for o in organizations)]
-    candidates = Package.objects.filter(namespace__in=namespaces).order_by("-updated_at", "name")[:200]
-    return HomePage(public_packages(query=query), _readable(person, candidates)[:20], organizations, query)
-
-
-@dataclass(frozen=True)
-class OwnerPage:
-    name: str
-    organization: Any  # accounts.Organization, or None for a user (or a namespace with no account)
-    is_member: bool
-    packages: list[Package]
-    query: str
-
-
-def owner_page(*, owner: str, user: Any, query: str = "") -> OwnerPage:
-    """A user's or organization's packages that the viewer may read. NameUnknown when there is no such
-    account and the viewer can read nothing there (so private packages do not reveal a namespace)."""
-    from accounts.models import Organization
-    from accounts.selectors import is_member
-
-    organization = Organization.objects.filter(name=owner).first()
-    exists = organization is not None or get_user_model().objects.filter(username=owner).exists()
-    candidates = Package.objects.filter(namespace=owner).order_by("-updated_at", "name")
-    packages = _readable(user, candidates)
-    if not exists and not packages:
-        raise NameUnknown()
-    if query:
-        packages = [p for p in packages if query.lower() in p.name.lower()]
-    member = organization is not None and _person(user) is not None and is_member(organization=organization, user=user)
-    return OwnerPage(owner, organization, member, packages, query)
-
-
-# --- versions -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str = ""
-
-    def __str__(self) -> str:
-        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
-
-
-@dataclass(frozen=True)
-class Referrer:
-    digest: str
-    artifact_type: str
-    kind: str  # Signature, SBOM, Attestation or Artifact
-    version_id: int | None = None  # its own version page
-
-
-@dataclass
-class Version:
-    manifest: Manifest
-    tags: list[str]
-    size: int
-    platforms: list[Platform]
-    downloads: int
-    referrers: list[Referrer] = field(default_factory=list)
-
-    @property
-    def digest(self) -> str:
-        return self.manifest.digest
-
-    @property
-    def short_digest(self) -> str:
-        return self.manifest.digest.split(":", 1)[-1][:12]
-
-    @property
-    def is_index(self) -> bool:
-        return self.manifest.media_type in INDEX_TYPES
-
-
-def _document(manifest: Manifest) -> dict[str, Any]:
-    try:
-        doc = json.loads(bytes(manifest.content))
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _image_size(doc: dict[str, Any]) -> int:
-    """Config plus layers, as the descriptors state them."""
-    parts = [doc.get("config") or {}, *(doc.get("layers") or [])]
-    return sum(int(part.get("size") or 0) for part in parts if isinstance(part, dict))
-
-
-def _descriptor_platforms(doc: dict[str, Any]) -> list[Platform]:
-    """Platforms from an index's descriptors (before tasks.extract_metadata has filled ``platforms``)."""
-    found = [d.get("platform") for d in doc.get("manifests") or [] if isinstance(d, dict)]
-    return [_platform(p) for p in found if isinstance(p, dict)]
-
-
-def _platform(entry: dict[str, Any]) -> Platform:
-    return Platform(str(entry.get("os", "")), str(entry.get("architecture", "")), str(entry.get("variant", "") or ""))
-
-
-def version_platforms(manifest: Manifest) -> list[Platform]:
-    """The platforms a version runs on: the extracted ones once extraction ran, else an index's own
-    descriptors; attestation entries (``unknown/unknown``, buildx) are not platforms."""
-    if manifest.extracted_at is not None:
-        platforms = [_platform(p) for p in manifest.platforms if isinstance(p, dict)]
-    elif manifest.media_type in INDEX_TYPES:
-        platforms = _descriptor_platforms(_document(manifest))
-    else:
-        platforms = []
-    return list(dict.fromkeys(p for p in platforms if p.os != "unknown" and p.architecture != "unknown"))
-
-
-def referrer_kind(artifact_type: str) -> str:
-    if artifact_type in REFERRER_KINDS:
-        return REFERRER_KINDS[artifact_type]
-    lowered = artifact_type.lower()
-    for needles, kind in (
-        (("sig",), "Signature"),
-        (("sbom", "spdx", "cyclonedx"), "SBOM"),
-        (("in-toto", "attest", "provenance"), "Attestation"),
-    ):
-        if any(n in lowered for n in needles):
-            return kind
-    return "Artifact"
-
-
-def _versions(package: Package, manifests: list[Manifest]) -> list[Version]:
-    """Versions with their tags, sizes, platforms, downloads and referrers, in a few queries."""
-    ids = [m.id for m in manifests]
-    tags: dict[int, list[str]] = {}
-    for manifest_id, tag in (
-        Tag.objects.filter(manifest_id__in=ids).order_by("-updated_at", "name").values_list("manifest_id", "name")
-    ):
-        tags.setdefault(manifest_id, []).append(tag)
-    downloads = dict(
-        DownloadCount.objects.filter(manifest_id__in=ids)
-        .values("manifest_id")
-        .annotate(n=Sum("count"))
-        .values_list("manifest_id", "n")
-    )
-    docs = {m.id: _document(m) for m in manifests}
-    child_digests = {
-        d.get("digest") for m in manifests for d in docs[m.id].get("manifests") or [] if isinstance(d, dict)
-    }
-    children = {
-        c.digest: _image_size(_document(c)) for c in Manifest.objects.filter(package=package, digest__in=child_digests)
-    }
-    referrers: dict[str, list[Referrer]] = {}
-    for ref in Manifest.objects.filter(
-        package=package, subject_digest__in=[m.digest for m in manifests], deleted_at__isnull=True
-    ).order_by("created_at"):
-        artifact_type = referrer_descriptor(ref).get("artifactType", "")
-        referrers.setdefault(ref.subject_digest, []).append(
-            Referrer(ref.digest, artifact_type, referrer_kind(artifact_type), ref.id)
-        )
-    return [
-        Version(
-            manifest=m,
-            tags=tags.get(m.id, []),
-            size=_version_size(m, docs[m.id], children),
-            platforms=version_platforms(m),
-            downloads=int(downloads.get(m.id) or 0),
-            referrers=referrers.get(m.digest, []),
-        )
-        for m in manifests
-    ]
-
-
 # Public names for the presenters (packages_app.pages).
-manifest_document = _document
-image_size = _image_size
-
-
-def _version_size(manifest: Manifest, doc: dict[str, Any], children: dict[str, int]) -> int:
-    """An image: config plus layers; an index: the sum of its platform images (REGISTRY.md "Package pages")."""
-    if manifest.media_type in INDEX_TYPES:
-        return sum(children.get(str(d.get("digest")), 0) for d in doc.get("manifests") or [] if isinstance(d, dict))
-    return _image_size(doc)
-
-
-class VersionView(StrEnum):
-    ALL = "all"
-    TAGGED = "tagged"
-    UNTAGGED = "untagged"
-    DELETED = "deleted"  # deleted less than 30 days ago: restorable (REGISTRY.md "Deleting")
-
-
-def _version_rows(package: Package, view: VersionView = VersionView.ALL) -> QuerySet[Manifest]:
-    """A package's versions: every manifest except untagged referrers (listed under their subject) and
-    the untagged platform images of an index (listed as its platforms). Deleted ones only in their own view."""
-    if view is VersionView.DELETED:
-        cutoff = deleted_cutoff()
-        deleted = Manifest.objects.filter(package=package, subject_digest="", deleted_at__gt=cutoff)
-        return (
-            deleted.annotate(n_parents=Count("parents", distinct=True))
-            .exclude(n_parents__gt=0)
-            .order_by("-deleted_at", "-id")
-        )
-    releases = Count("tags", filter=~Q(tags__name__startswith=FALLBACK_TAG_PREFIX), distinct=True)
-    rows = (
-        Manifest.objects.filter(package=package, deleted_at__isnull=True)
-        .annotate(n_parents=Count("parents", distinct=True), n_tags=Count("tags", distinct=True), n_releases=releases)
-        .exclude(n_parents__gt=0, n_tags=0)
-        .exclude(~not_a_referrer(), n_releases=0)  # a referrer is a version only under a tag of its own
-        # Tagged only sha256-<hex>[.sig|.att|.sbom]: an attachment, listed under the version it names
-        # (packages_app.tagged_referrers), not a version of its own.
-        .exclude(n_tags__gt=0, n_releases=0)
-    )
-    if view is VersionView.TAGGED:
-        rows = rows.filter(n_tags__gt=0)
-    elif view is VersionView.UNTAGGED:
-        rows = rows.filter(n_tags=0)
-    return rows.order_by("-created_at", "-id")
-
-
-@dataclass(frozen=True)
-class VersionsPage:
-    versions: list[Version]
-    view: VersionView
-    counts: dict[str, int]
-    page: Any  # django.core.paginator.Page
-
-
-def _with_tag(rows: QuerySet[Manifest], package: Package, view: VersionView, tag: str) -> QuerySet[Manifest]:
-    """Versions with a tag containing ``tag`` (a deleted version: one of the tags it had, exactly)."""
-    if not tag:
-        return rows
-    if view is VersionView.DELETED:
-        return rows.filter(deleted_tags__contains=[tag])
-    return rows.filter(id__in=Tag.objects.filter(package=package, name__icontains=tag).values("manifest_id"))
-
-
-def versions_page(
-    *, package: Package, view: str = "all", page: str | int = 1, per_page: int = 30, tag: str = ""
-) -> VersionsPage:
-    """One page of a package's versions in the chosen view (all, tagged, untagged, deleted), those
-    with a tag containing ``tag`` when it is given."""
-    chosen = VersionView(view) if view in VersionView._value2member_map_ else VersionView.ALL
-    paginator = Paginator(_with_tag(_version_rows(package, chosen), package, chosen, tag), per_page)
-    current = paginator.get_page(page)
-    counts = {v.value: _version_rows(package, v).count() for v in VersionView}
-    return VersionsPage(_versions(package, list(current.object_list)), chosen, counts, current)
-
-
-# --- the package page ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    day: date
-    count: int
-
-
-@dataclass(frozen=True)
-class DownloadChart:
-    """Daily downloads as SVG bars in a WIDTH x HEIGHT box (drawn by the template, no script)."""
-
-    bars: list[Bar]
-    peak: int
-    start: date
-    end: date
-    width: int = 300
-    height: int = 60
-
-
-def download_chart(*, package: Package, days: int = CHART_DAYS) -> DownloadChart:
-    end = timezone.localdate()
-    start = end - timedelta(days=days - 1)
-    rows = (
-        DownloadCount.objects.filter(manifest__package=package, day__gte=start).values("day").annotate(n=Sum("count"))
-    )
-    per_day = {row["day"]: int(row["n"]) for row in rows}
-    peak = max(per_day.values(), default=0)
-    width, height = DownloadChart.width, DownloadChart.height
-    step = width / days
-    bars = []
-    for i in range(days):
-        day = start + timedelta(days=i)
-        count = per_day.get(day, 0)
-        bar_height = max(count / peak * (height - 2), 1.0) if peak and count else 0.0
-        bars.append(
-            Bar(
-                round(i * step + 1, 2),
-                round(height - bar_height, 2),
-                round(step - 2, 2),
-                round(bar_height, 2),
-                day,
-                count,
-            )
-        )
-    return DownloadChart(bars, peak, start, end)
-
-
-LATEST_TAG = "latest"
-
-
-def install_tag(*, package: Package) -> str | None:
-    """The tag the pull command shows: ``latest`` when it is one of them, else the most recently pushed
-    tag of an image (``kinds``); never a referrer's or a ``sha256-…`` fallback tag."""
-    tags = speaking_tags(Tag.objects.filter(package=package))
-    if tags.filter(name=LATEST_TAG).exists():
-        return LATEST_TAG
-    return tags.order_by("-updated_at", "-id").values_list("name", flat=True).first()
-
-
-def safe_source_url(url: str) -> str | None:
-    """The source label as a link only when it is an http(s) URL (never javascript:, data:, ...)."""
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in {"http", "https"} and parts.netloc else None
-
-
-@dataclass(frozen=True)
-class PackagePage:
-    package: Package
-    role: Role
-    install_tag: str | None
-    recent: list[Version]
-    platforms: list[Platform]  # of the version the install tag points at
-    version_count: int
-    downloads: int
-    chart: DownloadChart
-    source_url: str | None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role >= Role.ADMIN
-
-
-def package_page(*, name: str, user: Any) -> PackagePage:
-    """Everything the package page shows; NameUnknown for a package the viewer cannot read."""
-    package, role = package_for_page(name=name, user=user)
-    tag = install_tag(package=package)
-    recent = _versions(package, list(_version_rows(package, VersionView.TAGGED)[:5]))
-    installed = Tag.objects.select_related("manifest").filter(package=package, name=tag).first() if tag else None
-    downloads = DownloadCount.objects.filter(manifest__package=package).aggregate(n=Sum("count"))["n"] or 0
-    return PackagePage(
-        package=package,
-        role=role,
-        install_tag=tag,
-        recent=recent,
-        platforms=version_platforms(installed.manifest) if installed else [],
-        version_count=_version_rows(package).count(),
-        downloads=int(downloads),
-        chart=download_chart(package=package),
-        source_url=safe_source_url(package.source_url),
-    )
 
 
 def owner_is_organization(*, namespace: str) -> bool:
-    from accounts.models import Organization
-
     return Organization.objects.filter(name=namespace).exists()
 
 
@@ -698,7 +306,7 @@ def packages_readable(*, namespaces: list[str], user: Any, visibility: str = "")
 
 
 def package_deleted(*, name: str, user: Any) -> Package:
-    """The most recently deleted package ``name`` (within 30 days) that ``user`` administered."""
+    """The most recently deleted package ``name`` (within WHARF_DELETED_RETENTION_DAYS) that ``user`` administered."""
     cutoff = deleted_cutoff()
     package = Package.all_objects.filter(name=name, deleted_at__gt=cutoff).order_by("-deleted_at").first()
     if package is None or _person(user) is None or package_role(user, package) != Role.ADMIN:
@@ -707,7 +315,8 @@ def package_deleted(*, name: str, user: Any) -> Package:
 
 
 def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
-    """Packages of ``namespace`` deleted within 30 days that ``user`` may restore (their admins)."""
+    """Packages of ``namespace`` deleted within WHARF_DELETED_RETENTION_DAYS that ``user`` may restore
+    (their admins)."""
     cutoff = deleted_cutoff()
     deleted = Package.all_objects.filter(namespace=namespace, deleted_at__gt=cutoff).order_by("-deleted_at")
     person = _person(user)
@@ -716,12 +325,12 @@ def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
 
 def version_rows(*, package: Package, state: str = "active") -> QuerySet[Manifest]:
     """The REST API's versions: ``active`` (every live version) or ``deleted`` (restorable)."""
-    return _version_rows(package, VersionView.DELETED if state == "deleted" else VersionView.ALL)
+    return deleted_versions(package, deleted_cutoff()) if state == "deleted" else versions(package)
 
 
 def version_get(*, package: Package, version_id: int) -> Manifest:
-    """A version of ``package`` by id, live or deleted within 30 days; ManifestUnknown for any other id
-    (another package's version is the same as a missing one)."""
+    """A version of ``package`` by id, live or deleted within WHARF_DELETED_RETENTION_DAYS; ManifestUnknown
+    for any other id (another package's version is the same as a missing one)."""
     cutoff = deleted_cutoff()
     manifest = (
         Manifest.objects.filter(package=package, id=version_id)
@@ -751,9 +360,6 @@ class AccessEntry:
 
 def package_access(*, package: Package) -> list[AccessEntry]:
     """Who holds a role on ``package`` by grant: its own list, or while it inherits, the repository's."""
-    from .access import inherits_access
-    from .models import PackagePermission, RepositoryCollaborator
-
     if inherits_access(package):
         rows = RepositoryCollaborator.objects.filter(repository_id=package.repository_id).select_related("user")
         return [
@@ -771,53 +377,8 @@ def package_access(*, package: Package) -> list[AccessEntry]:
     ]
 
 
-def repositories_linkable(*, package: Package, user: Any) -> list[Any]:
-    """Repositories of the package's owner that ``user`` administers (a package links only to those)."""
-    from .access import repository_role
-    from .models import SourceRepository
-
-    candidates = SourceRepository.objects.filter(owner=package.namespace).order_by("name")
-    return [r for r in candidates if repository_role(user, r.id) == Role.ADMIN]
-
-
-def repository_for_viewer(*, owner: str, name: str, user: Any) -> tuple[Any, Role | None]:
-    """A repository and the viewer's role on it. Its collaborators and the owner organization's members
-    see it; to anyone else it does not exist (NameUnknown)."""
-    from accounts.models import Membership
-
-    from .access import repository_role
-    from .models import SourceRepository
-
-    repository = SourceRepository.objects.filter(owner=owner, name=name).first()
-    person = _person(user)
-    if repository is None or person is None:
-        raise NameUnknown()
-    role = repository_role(person, repository.id)
-    if role is None and not Membership.objects.filter(organization__name=owner, user=person).exists():
-        raise NameUnknown()
-    return repository, role
-
-
-def repositories_of(*, user: Any) -> list[Any]:
-    """Repositories the user administers or collaborates on, and those of their organizations."""
-    from django.db.models import Q
-
-    from accounts.selectors import organizations_of
-
-    from .models import SourceRepository
-
-    person = _person(user)
-    if person is None:
-        return []
-    namespaces = [person.username, *(o.name for o in organizations_of(user=person))]
-    found = SourceRepository.objects.filter(Q(owner__in=namespaces) | Q(collaborators__user=person))
-    return list(found.distinct().order_by("owner", "name"))
-
-
 def audit_log(*, package: Package | None = None, namespace: str = "", limit: int = 100) -> list[Any]:
     """The newest audit events of one package (any of its lives) or of a whole namespace."""
-    from .models import AuditEvent
-
     events = AuditEvent.objects.select_related("user")
     events = events.filter(package=package) if package is not None else events.filter(namespace=namespace)
     return list(events[:limit])

@@ -9,11 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import package_settings
 from .management_views import _done, _settings_url
-from .views import _admin_of
+from .settings_page import _admin_of
 
 
 @login_required

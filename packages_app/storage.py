@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import IO, Any, Protocol
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from .exceptions import StorageFull, UploadGone
@@ -466,6 +467,4 @@ def make_blob_store(storage: Storage, part_size: int) -> BlobStore:
 
 @cache
 def blob_store() -> BlobStore:
-    from django.conf import settings
-
     return make_blob_store(storages["blobs"], settings.WHARF_S3_PART_SIZE)

@@ -10,18 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import pages, selectors
+from . import selectors
 from .exceptions import ManifestUnknown, NameUnknown
 from .forms import VISIBILITY_HELP, VisibilityForm
 from .models import Package, Role
+from .pages import listing
+from .pages import package as package_page
+from .pages import version as version_page
+from .pages import versions as versions_list
 from .services.packages import package_set_visibility
-
-NOT_FOUND = "No such package"
+from .settings_page import NOT_FOUND, _admin_of, settings_context
 
 
 def _query(request: HttpRequest) -> str:
@@ -32,27 +35,16 @@ def _person(request: HttpRequest) -> Any:
     return request.user if request.user.is_authenticated else None
 
 
-def _admin_of(request: HttpRequest, name: str) -> Package:
-    """The package for a settings page: 404 to whoever cannot read it, 403 to readers who are not admins."""
-    try:
-        package, role = selectors.package_for_page(name=name, user=request.user)
-    except NameUnknown:
-        raise Http404(NOT_FOUND) from None
-    if role < Role.ADMIN:
-        raise PermissionDenied("Only the package's admins can change its settings.")
-    return package
-
-
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    page = selectors.home_page(user=request.user, query=_query(request))
+    page = listing.home_page(user=request.user, query=_query(request))
     return render(request, "packages_app/home.html", {"page": page})
 
 
 @require_GET
 def owner(request: HttpRequest, owner: str) -> HttpResponse:
     try:
-        page = selectors.owner_page(owner=owner, user=request.user, query=_query(request))
+        page = listing.owner_page(owner=owner, user=request.user, query=_query(request))
     except NameUnknown:
         raise Http404("No such user or organization") from None
     return render(request, "packages_app/owner.html", {"page": page})
@@ -61,7 +53,7 @@ def owner(request: HttpRequest, owner: str) -> HttpResponse:
 @require_GET
 def package(request: HttpRequest, name: str) -> HttpResponse:
     try:
-        overview = pages.package_overview(name=name, user=request.user)
+        overview = package_page.package_overview(name=name, user=request.user)
     except NameUnknown:
         raise Http404(NOT_FOUND) from None
     context = {"page": overview, "package": overview.package, "tab": "overview", "is_admin": overview.is_admin}
@@ -72,7 +64,7 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
 def version(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
     """One version: digests, platforms, layers, labels, referrers, pull commands."""
     try:
-        detail = pages.version_detail(name=name, user=request.user, version_id=int(version_id))
+        detail = version_page.version_detail(name=name, user=request.user, version_id=int(version_id))
     except NameUnknown:
         raise Http404(NOT_FOUND) from None
     except ManifestUnknown:
@@ -90,7 +82,7 @@ def versions(request: HttpRequest, name: str) -> HttpResponse:
     view = request.GET.get("view", "all")
     view = "all" if view == "deleted" and role < Role.ADMIN else view  # deleted versions: admins only
     tag = request.GET.get("tag", "").strip()[:128]
-    page = selectors.versions_page(package=package, view=view, page=request.GET.get("page", 1), tag=tag)
+    page = versions_list.versions_page(package=package, view=view, page=request.GET.get("page", 1), tag=tag)
     context = {"page": page, "package": package, "tab": "versions", "is_admin": role >= Role.ADMIN, "tag": tag}
     return render(request, "packages_app/versions.html", context)
 
@@ -104,8 +96,6 @@ def _settings_page(request: HttpRequest, package: Package, form: VisibilityForm 
         "visibility_form": form or VisibilityForm(package=package, organization=organization),
         "visibility_help": VISIBILITY_HELP,
     }
-    from .management_views import settings_context  # the access, repository, delete and audit sections
-
     context |= settings_context(package, request.user)
     return render(request, "packages_app/settings.html", context)
 
@@ -129,8 +119,3 @@ def package_visibility(request: HttpRequest, name: str) -> HttpResponse:
             messages.success(request, f"{package.name} is now {package.get_visibility_display().lower()}.")
             return redirect("package-settings", name=name)
     return _settings_page(request, package, form)
-
-
-# Package settings still to come, each a POST beside package_visibility with its own service (the
-# package-access issue): access grants (-/settings/access), repository link and inheritance
-# (-/settings/repository), delete and restore (-/settings/delete, -/settings/restore).

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .forms import TokenForm
@@ -49,7 +49,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Revoke one of the person's tokens, after the confirm step (registry_site.confirm)."""
+    """Revoke one of the person's tokens, after the confirm step (ui.confirm)."""
     try:
         token = selectors.token_of(user=request.user, token_id=token_id)
     except PersonalAccessToken.DoesNotExist:

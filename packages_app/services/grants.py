@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+
+from accounts.models import Membership, Team
 
 from ..audit import audit_record
 from ..models import AuditEvent, Package, PackagePermission, Role, Visibility
@@ -14,10 +17,6 @@ from .packages import _is_organization, _require_admin
 def _grantee(package: Package, *, username: str = "", team: str = "") -> dict[str, Any]:
     """The user or team an access grant names. A private package of an organization can only be
     shared with its members (its teams are always its members)."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import Membership, Team
-
     if bool(username) == bool(team):
         raise ValidationError("Name a user or a team.", code="grantee")
     if team:

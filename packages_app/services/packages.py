@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.models import Organization
+
 from .. import events
 from ..access import Action, Actor, can, namespace_role, package_role
 from ..audit import audit_record
@@ -47,8 +49,6 @@ def new_package_fields(*, name: str, user: Any) -> dict[str, Any]:
     """A new package's row: private unless the organization lets its members create only less private
     ones; inheriting access as the organization chose; linked to ``OWNER/REPO`` for a three-part name
     ``OWNER/REPO/IMAGE`` (the older GitHub Packages Docker registry) when that repository exists."""
-    from accounts.models import Organization
-
     namespace = name.split("/", 1)[0]
     fields: dict[str, Any] = {"name": name, "namespace": namespace, "created_by": user}
     organization = Organization.objects.filter(name=namespace).first()
@@ -63,16 +63,12 @@ def new_package_fields(*, name: str, user: Any) -> dict[str, Any]:
 
 
 def _is_organization(namespace: str) -> bool:
-    from accounts.models import Organization
-
     return Organization.objects.filter(name=namespace).exists()
 
 
 def allowed_visibilities(*, namespace: str, user: Any) -> list[str]:
     """The visibilities ``user`` may give a package of ``namespace``: all of them for a user's own
     namespace and an organization's owners; for its members, what the organization allows."""
-    from accounts.models import Organization
-
     organization = Organization.objects.filter(name=namespace).first()
     if organization is None or namespace_role(user, namespace) == Role.ADMIN:
         return list(Visibility.values)

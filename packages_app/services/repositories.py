@@ -3,9 +3,12 @@ repository (REGISTRY.md "Packages, visibility and access", "Accounts, tokens and
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from ..access import namespace_role, repository_role
@@ -20,8 +23,6 @@ REPOSITORY_NAME_RE = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 def repository_create(*, owner: str, name: str, user: Any, description: str = "") -> SourceRepository:
     """A source repository in ``owner``'s namespace, created by one of its admins (the user themselves,
     or an organization's owners)."""
-    import re
-
     if namespace_role(user, owner) != Role.ADMIN:
         raise PermissionDenied("Only the namespace's owners can create repositories there.")
     name = name.strip()
@@ -41,8 +42,6 @@ def collaborator_set(
     *, repository: SourceRepository, user: Any, username: str, role: str | int
 ) -> RepositoryCollaborator:
     """Add a collaborator or change their role. Repository admins only."""
-    from django.contrib.auth import get_user_model
-
     _require_repository_admin(repository, user)
     person = get_user_model().objects.filter(username=username.strip().lower(), is_active=True).first()
     if person is None:
@@ -61,8 +60,6 @@ def collaborator_remove(*, repository: SourceRepository, user: Any, username: st
 def repository_for_source_url(source_url: str) -> SourceRepository | None:
     """The repository a source label names: ``<site>/<owner>/<repo>`` (optionally ``.git`` or a trailing
     slash), the site being one of ``WHARF_SITE_HOSTS`` (any host when that is empty)."""
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(source_url.strip())
     except ValueError:

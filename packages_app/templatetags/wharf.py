@@ -33,7 +33,7 @@ def sentence(label: str) -> str:
 def confirm(
     context: template.Context, label: str, action: str, question: str, button: str, small: bool = False, **fields: Any
 ) -> dict[str, Any]:
-    """A destructive action behind a confirm step (registry_site.confirm): ``fields`` become hidden inputs."""
+    """A destructive action behind a confirm step (ui.confirm): ``fields`` become hidden inputs."""
     return {
         "label": label,
         "action": action,

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from packages_app import selectors
 from packages_app.models import DownloadCount, Manifest, Package, SourceRepository, Tag, Visibility
+from packages_app.pages.package import install_tag
 from packages_app.readme import render_readme, sanitize_html
 from tests.conftest import make_pat
 from tests.oci import OCI_MANIFEST, make_image
@@ -199,7 +199,7 @@ def test_the_versions_list_filters_by_tag_on_the_server_and_keeps_the_filter_in_
 def test_the_install_box_prefers_latest_over_a_newer_tag(owner: Any) -> None:
     push_image("acme/app", make_image(seed="a"), tag="latest", user=owner)
     push_image("acme/app", make_image(seed="b"), tag="stable", user=owner)
-    assert selectors.install_tag(package=Package.objects.get(name="acme/app")) == "latest"
+    assert install_tag(package=Package.objects.get(name="acme/app")) == "latest"
     assert f"docker pull {HOST}/acme/app:latest</code>" in text(get(owner, "/acme/app"))
 
 
@@ -209,7 +209,7 @@ def test_the_install_box_takes_the_newest_tag_that_is_not_a_referrers(owner: Any
     subject = {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.manifest)}
     push_image("acme/app", make_image(seed="sig", subject=subject, artifact_type=COSIGN), tag="signed", user=owner)
     package = Package.objects.get(name="acme/app")
-    assert selectors.install_tag(package=package) == "1.0"
+    assert install_tag(package=package) == "1.0"
     assert f"docker pull {HOST}/acme/app:1.0</code>" in text(get(owner, "/acme/app"))
 
 

@@ -1,11 +1,4 @@
-"""View-models (presenters) of the package pages: what the package page and a version page show,
-built from selectors' reads. Views call one function here and render; templates only display.
-
-REGISTRY.md "Package pages": the install box pulls ``latest`` when that tag exists, else the newest
-tag of an image (``selectors.install_tag`` with ``kinds``: never a referrer's or a fallback tag);
-Source is the linked repository's page when the package is linked, else the source label's URL as
-given (with its own scheme); the description label is plain text, the README is sanitized markdown.
-"""
+"""A version page: its manifest, layers or platform images, referrers and the version it is attached to."""
 
 from __future__ import annotations
 
@@ -13,79 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Sum
-from django.urls import reverse
-from django.utils.html import urlize
-from django.utils.safestring import SafeString, mark_safe
 
-from . import selectors
-from .exceptions import ManifestUnknown
-from .manifests import INDEX_TYPES
-from .models import DownloadCount, Manifest, Package, Role
-from .readme import render_readme, sanitize_html
-from .tagged_referrers import tagged_referrers
-
-# --- the package page -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceLink:
-    url: str
-    label: str
-    internal: bool  # the linked repository's page on this site
-
-
-def source_link(package: Package) -> SourceLink | None:
-    """The linked repository's page when linked; else the source label's http(s) URL as it is."""
-    repository = package.repository
-    if repository is not None:
-        url = reverse("repository", args=[repository.owner, repository.name])
-        return SourceLink(url, repository.full_name, True)
-    label_url = selectors.safe_source_url(package.source_url)
-    if label_url is None:
-        return None
-    return SourceLink(label_url, label_url.split("://", 1)[-1].rstrip("/"), False)
-
-
-def description_html(text: str) -> SafeString:
-    """The description label: plain text whose URLs become links (nofollow noopener)."""
-    if not text:
-        return mark_safe("")
-    return mark_safe(sanitize_html(urlize(text, nofollow=True, autoescape=True)))  # sanitized
-
-
-@dataclass(frozen=True)
-class PackageOverview:
-    page: selectors.PackagePage
-    install_tag: str | None
-    platforms: list[selectors.Platform]
-    description: SafeString
-    readme: SafeString
-    source: SourceLink | None
-
-    @property
-    def package(self) -> Package:
-        return self.page.package
-
-    @property
-    def is_admin(self) -> bool:
-        return self.page.is_admin
-
-
-def package_overview(*, name: str, user: Any) -> PackageOverview:
-    """The package page; NameUnknown for a package the viewer cannot read."""
-    page = selectors.package_page(name=name, user=user)
-    package = page.package
-    return PackageOverview(
-        page=page,
-        install_tag=page.install_tag,
-        platforms=page.platforms,
-        description=description_html(package.description),
-        readme=render_readme(package.readme),
-        source=source_link(package),
-    )
-
-
-# --- a version page -----------------------------------------------------------------------------
+from .. import selectors
+from ..exceptions import ManifestUnknown
+from ..manifests import INDEX_TYPES
+from ..models import DownloadCount, Manifest, Package, Role
+from ..tagged_referrers import tagged_referrers
+from .versions import image_size, manifest_document, referrer_kind
 
 
 @dataclass(frozen=True)
@@ -186,11 +113,7 @@ def _platform_manifests(package: Package, doc: dict[str, Any]) -> list[PlatformM
         if platform.get("os") == "unknown" or platform.get("architecture") == "unknown":
             continue
         child = stored.get(digest)
-        size = (
-            selectors.image_size(selectors.manifest_document(child))
-            if child is not None
-            else int(entry.get("size") or 0)
-        )
+        size = image_size(manifest_document(child)) if child is not None else int(entry.get("size") or 0)
         result.append(
             PlatformManifest(
                 digest,
@@ -210,7 +133,7 @@ def _referrers(package: Package, manifest: Manifest) -> list[Linked]:
     linked = []
     for ref in rows.order_by("created_at", "id"):
         artifact_type = selectors.referrer_descriptor(ref).get("artifactType", "")
-        linked.append(Linked(ref.digest, ref.id, selectors.referrer_kind(artifact_type), artifact_type, ref.created_at))
+        linked.append(Linked(ref.digest, ref.id, referrer_kind(artifact_type), artifact_type, ref.created_at))
     for tagged in tagged_referrers(package=package, digest=manifest.digest):  # cosign's sha256-<hex>.sig, …
         ref, known = tagged.manifest, {link.digest for link in linked}
         if ref.digest not in known:
@@ -240,7 +163,7 @@ def version_detail(*, name: str, user: Any, version_id: int) -> VersionDetail:
     manifest = selectors.version_get(package=package, version_id=version_id)
     if manifest.deleted_at is not None and role < Role.ADMIN:
         raise ManifestUnknown()
-    doc = selectors.manifest_document(manifest)
+    doc = manifest_document(manifest)
     subject, indexes = _related(package, manifest)
     platforms = _platform_manifests(package, doc) if manifest.media_type in INDEX_TYPES else []
     config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
@@ -250,7 +173,7 @@ def version_detail(*, name: str, user: Any, version_id: int) -> VersionDetail:
         role=role,
         tags=selectors.version_tags(manifest),
         downloads=_downloads(manifest),
-        size=sum(p.size for p in platforms) if platforms else selectors.image_size(doc),
+        size=sum(p.size for p in platforms) if platforms else image_size(doc),
         config=config or {},
         layers=_layers(doc),
         platforms=platforms,
