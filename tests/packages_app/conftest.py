@@ -2,9 +2,9 @@
 against OpenStack Swift's S3 API (``tests.swift_aio``, a real implementation that checks what moto
 does not: presigned signatures and expiry, among others; see the README's "Object stores under test").
 
-``backend`` is parametrized over the filesystem and moto, so a test that takes it (or ``store``) runs
-twice, and three times when marked ``swift``; ``s3_server`` (and ``s3_client``, ``s3_store``,
-``s3_settings``) runs an S3-only test on moto, and on Swift too when marked ``swift``. It also points
+``backend`` is parametrized over the filesystem, moto and Swift, so a test that takes it (or ``store``)
+runs three times; ``s3_server`` (and ``s3_client``, ``s3_store``, ``s3_settings``) runs an S3-only test
+on moto and on Swift. It also points
 ``settings.STORAGES["blobs"]`` at the same storage, so services and views that call ``blob_store()``
 use the backend under test. ``backend.new()`` builds a fresh store object, as another worker process
 resuming an upload would.
@@ -113,18 +113,17 @@ def s3_server_named(request: pytest.FixtureRequest, name: str) -> S3Server:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Store tests run on the filesystem and moto; those marked ``swift`` on Swift's S3 API as well
-    (a chosen few: each is several times slower there)."""
-    on_swift = metafunc.definition.get_closest_marker("swift") is not None
+    """Every store test runs on the filesystem, moto and Swift's S3 API; every S3-only test on moto
+    and Swift."""
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", ["filesystem", "s3", *(["swift"] if on_swift else [])], indirect=True)
+        metafunc.parametrize("backend", ["filesystem", "s3", "swift"], indirect=True)
     if "s3_server" in metafunc.fixturenames:
-        metafunc.parametrize("s3_server", ["moto", *(["swift"] if on_swift else [])], indirect=True)
+        metafunc.parametrize("s3_server", ["moto", "swift"], indirect=True)
 
 
 @pytest.fixture
 def s3_server(request: pytest.FixtureRequest) -> S3Server:
-    """Each S3 implementation in turn (moto; Swift too for tests marked ``swift``)."""
+    """Each S3 implementation in turn: moto, then Swift."""
     return s3_server_named(request, request.param)
 
 

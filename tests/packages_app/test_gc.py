@@ -217,7 +217,6 @@ def test_an_upload_of_the_same_bytes_during_collection_keeps_its_own_bytes(
     assert gc.storage_check(verify=True).consistent
 
 
-@pytest.mark.swift
 def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: Any, backend: Backend) -> None:
     store = blob_store()
     in_progress = uploads.upload_start(name=NAME)
@@ -233,7 +232,6 @@ def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: An
     assert backend.read(finished.storage_key) == b"partial"
 
 
-@pytest.mark.swift
 def test_collection_works_on_both_stores(registry: Any, backend: Backend) -> None:
     image = make_image()
     upload_blobs(registry, image)

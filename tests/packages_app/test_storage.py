@@ -1,5 +1,5 @@
-"""The blob stores themselves, each test on the filesystem and on S3 (moto). Every chunk is written by a
-new store object from the state the previous one returned, as another worker process would."""
+"""The blob stores themselves, each test on the filesystem and on S3 (moto and Swift). Every chunk is
+written by a new store object from the state the previous one returned, as another worker process would."""
 
 from __future__ import annotations
 
@@ -64,7 +64,6 @@ CHUNKINGS = {
 }
 
 
-@pytest.mark.swift
 @pytest.mark.parametrize("sizes", CHUNKINGS.values(), ids=CHUNKINGS.keys())
 def test_an_upload_stores_exactly_its_bytes_under_its_key(backend: Backend, sizes: list[int]) -> None:
     chunks = [blob(size, seed) for seed, size in enumerate(sizes)]
@@ -99,7 +98,6 @@ def test_a_chunk_aborted_half_way_is_not_part_of_the_upload(backend: Backend) ->
     assert_only(backend, key)
 
 
-@pytest.mark.swift
 def test_a_chunk_that_finished_but_was_never_recorded_is_not_part_of_the_upload(backend: Backend) -> None:
     """The writer finished, then the process died before the database recorded the new state."""
     first, second = blob(2 * MIB), blob(MIB, 1)
@@ -112,7 +110,6 @@ def test_a_chunk_that_finished_but_was_never_recorded_is_not_part_of_the_upload(
     assert_only(backend, key)
 
 
-@pytest.mark.swift
 def test_discard_removes_every_trace_of_an_upload(backend: Backend) -> None:
     state = backend.new().start("u1")
     state = append(backend, "u1", 0, state, blob(PART_SIZE + 3))
@@ -149,7 +146,6 @@ def test_delete_removes_a_blob(backend: Backend) -> None:
     assert_only(backend)
 
 
-@pytest.mark.swift
 def test_a_blob_is_served_from_a_path_or_a_presigned_url(backend: Backend) -> None:
     key = upload(backend, [blob(1000)])
     store = backend.new()
@@ -172,7 +168,6 @@ def test_a_blob_is_served_from_a_path_or_a_presigned_url(backend: Backend) -> No
             assert answer.read() == blob(1000)
 
 
-@pytest.mark.swift
 def test_s3_sends_parts_of_exactly_the_part_size(s3_store: S3BlobStore) -> None:
     state = s3_store.start("u1")
     writer = s3_store.writer("u1", 0, state)

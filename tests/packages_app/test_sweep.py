@@ -6,7 +6,6 @@ import hashlib
 from io import StringIO
 from typing import Any
 
-import pytest
 from django.core.management import call_command
 
 from packages_app import sweep, uploads
@@ -29,7 +28,6 @@ def crashed_commits(store: BlobStore, count: int) -> list[str]:
     return sorted(keys)
 
 
-@pytest.mark.swift
 def test_a_sweep_stopped_after_a_page_resumes_where_it_was(registry: Any, backend: Backend, store: BlobStore) -> None:
     for n in range(3):
         assert registry.push_blob(NAME, f"kept {n}".encode()).status_code == 201

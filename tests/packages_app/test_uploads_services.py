@@ -96,7 +96,6 @@ CHUNKINGS = {
 }
 
 
-@pytest.mark.swift
 @pytest.mark.parametrize("sizes", CHUNKINGS.values(), ids=CHUNKINGS.keys())
 def test_a_chunked_upload_resumed_by_other_processes_stores_a_verified_blob(backend: Backend, sizes: list[int]) -> None:
     chunks = [blob(size, seed) for seed, size in enumerate(sizes)]
@@ -157,7 +156,6 @@ def test_a_chunk_shorter_than_its_length_is_not_recorded(backend: Backend) -> No
     assert_stored(backend, finish(backend, upload_id, sha256(first + second)), first + second)
 
 
-@pytest.mark.swift
 def test_a_wrong_digest_leaves_no_blob_and_no_bytes(backend: Backend) -> None:
     data = blob(PART_SIZE + 1)
     upload_id = start(backend)
@@ -213,7 +211,6 @@ def test_the_same_content_uploaded_twice_is_stored_once(backend: Backend) -> Non
     assert_stored(backend, second, data)
 
 
-@pytest.mark.swift
 def test_cancel_removes_the_partial_data(backend: Backend) -> None:
     upload_id = start(backend)
     append(backend, upload_id, blob(PART_SIZE + 7))
