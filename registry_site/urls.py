@@ -9,11 +9,13 @@ from django.views.generic import RedirectView
 
 from federation.views import ExchangeView
 from observability.exposition import metrics_view
+from tokens_app.views import jwks
 from v2api.views.token import TokenView
 
 urlpatterns = [
     path("v2/", include("v2api.urls")),
     path("token", TokenView.as_view(), name="registry-token"),
+    path(".well-known/jwks.json", jwks, name="registry-token-keys"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.

@@ -1,4 +1,4 @@
-"""Personal access tokens and the installation's registry-token signing key.
+"""Personal access tokens and the installation's registry-token signing keys.
 
 A token is shown once. We keep a short lookup ``prefix`` (to find the row without scanning) and an
 HMAC-SHA256 of the whole token, compared in constant time; the token itself is never stored.
@@ -50,10 +50,17 @@ class PersonalAccessToken(models.Model):
 
 
 class SigningKey(models.Model):
-    """The HMAC key registry bearer tokens are signed with: generated on first use, per installation."""
+    """A key registry bearer tokens are signed with (``tokens_app.registry_tokens``): an ES256 (P-256)
+    private key, generated on first use per installation and shared by every node through the database.
+    ``kid`` is its RFC 7638 thumbprint. A rotation retires the signer (``retired_at``): a retired key
+    still verifies the tokens it signed until they expire, then ``manage.py rotate_registry_key`` drops
+    it. Rows with only a ``secret`` are the HS256 keys of earlier versions, no longer used."""
 
-    secret = models.CharField(max_length=128)
+    secret = models.CharField(max_length=128, blank=True, default="")  # earlier versions' HS256 key
+    kid = models.CharField(max_length=64, blank=True, default="")
+    private_key = models.TextField(blank=True, default="")  # PKCS#8 PEM
     created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
 
 class AutomationToken(models.Model):

@@ -1,34 +1,52 @@
 """Bearer tokens for the registry (Docker token authentication, "Token Authentication Specification").
 
-Compact JWS (HS256) signed with a per-installation key kept in the database (``SigningKey``: generated
-on first use, none ships with the code). Claims: ``iss``, ``sub`` (username or ""), ``aud`` (the
-registry service), ``iat``, ``nbf``, ``exp``, ``jti``, ``access`` (granted actions per repository) and
-``scopes`` (the personal access token's scopes, so a refusal can name the missing one), for a
-fine-grained token ``reach`` (its chosen ``packages`` or its ``namespace``, so a refusal outside it answers
-as for a missing package), for a repository's automation token ``repository_id``, and for a CI
-credential (``federation``) its ``role`` on the packages it reaches and its audit-log ``name``.
+JWS compact tokens signed and verified with PyJWT, ES256 only (``ALGORITHMS``: the allow-list every
+verification passes, so ``alg: none`` and an HS256 token keyed with the public key are refused). The
+signing keys are P-256 keys generated per installation and kept in the database (``SigningKey``; none
+ships with the code), so every node of a deployment signs and verifies with the same ones; each token's
+header names its key (``kid``, the key's RFC 7638 thumbprint), and ``GET /.well-known/jwks.json``
+publishes the public keys so another service can verify tokens itself.
+
+Rotation (``manage.py rotate_registry_key``): a new key becomes the signer at once; the retired keys
+keep verifying (and stay in the JWKS) until every token they signed has expired, then go.
+
+Claims: ``iss``, ``sub`` (username or ""), ``aud`` (the registry service), ``iat``, ``nbf``, ``exp``,
+``jti``, ``access`` (granted actions per repository) and ``scopes`` (the personal access token's
+scopes, so a refusal can name the missing one), for a fine-grained token ``reach`` (its chosen
+``packages`` or its ``namespace``, so a refusal outside it answers as for a missing package), for a
+repository's automation token ``repository_id``, and for a CI credential (``federation``) its ``role``
+on the packages it reaches and its audit-log ``name``.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from jwt.algorithms import ECAlgorithm
 
 from packages_app.access import Reach
 
 from .models import SigningKey
 
 ISSUER = "wharf"
-_HEADER = {"alg": "HS256", "typ": "JWT"}
+ALGORITHMS = ["ES256"]  # the allow-list: nothing else is ever verified
+CLOCK_SKEW_SECONDS = 60  # a retired key verifies this long past its last token's expiry
+KEY_REFRESH_SECONDS = 300  # a process re-reads the keys at least this often (new and dropped keys)
+_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
 
 class BearerRejected(Exception):
@@ -56,21 +74,124 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    """A token part's bytes (reading a token's claims without trusting them: tools and tests)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-@cache
-def _key() -> bytes:
-    if not SigningKey.objects.exists():
-        SigningKey.objects.create(secret=secrets.token_hex(32))
-    # Workers racing on first use may each create a row: all of them use the oldest.
-    key = SigningKey.objects.order_by("id").first()
-    assert key is not None
-    return bytes.fromhex(key.secret)
+# --- keys ---------------------------------------------------------------------------------------------
 
 
-def _sign(message: bytes) -> str:
-    return _b64(hmac.new(_key(), message, hashlib.sha256).digest())
+@dataclass(frozen=True)
+class _Key:
+    kid: str
+    private: ec.EllipticCurvePrivateKey
+    public: ec.EllipticCurvePublicKey
+    retired_at: float | None  # epoch seconds
+
+    def verifies_at(self, now: float) -> bool:
+        return self.retired_at is None or now < self.retired_at + _verify_window()
+
+
+def _verify_window() -> float:
+    return float(settings.WHARF_REGISTRY_TOKEN_SECONDS) + CLOCK_SKEW_SECONDS
+
+
+def public_jwk(public: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """The public key as a JWK (RFC 7517), without ``kid``."""
+    jwk: dict[str, Any] = ECAlgorithm.to_jwk(public, as_dict=True)
+    return jwk
+
+
+def thumbprint(public: ec.EllipticCurvePublicKey) -> str:
+    """RFC 7638: the SHA-256 of the JWK's required members, in lexical order, without whitespace."""
+    jwk = public_jwk(public)
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(canonical.encode()).digest())
+
+
+def new_key() -> SigningKey:
+    """A fresh P-256 key, stored: it signs from now on (the oldest key not retired is the signer)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return SigningKey.objects.create(kid=thumbprint(private.public_key()), private_key=pem.decode())
+
+
+def _load(row: SigningKey) -> _Key:
+    private = serialization.load_pem_private_key(row.private_key.encode(), password=None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    return _Key(row.kid, private, private.public_key(), row.retired_at.timestamp() if row.retired_at else None)
+
+
+def usable_keys() -> list[SigningKey]:
+    """The ES256 keys still in use, oldest first: those not retired, and retired ones whose tokens
+    may not have expired yet."""
+    since = timezone.now() - timedelta(seconds=_verify_window())
+    rows = SigningKey.objects.exclude(private_key="").filter(Q(retired_at__isnull=True) | Q(retired_at__gt=since))
+    return list(rows.order_by("id"))
+
+
+class _Keyring:
+    """This process's copy of the keys: re-read on every issue (so every node signs with the current
+    key), on a token naming a key it does not know (another node's new key), and every
+    KEY_REFRESH_SECONDS; verifying a known key's token reads nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, _Key] = {}
+        self._read_at = float("-inf")
+
+    def reload(self) -> list[_Key]:
+        """The usable keys, oldest first, read now; the first one not retired signs."""
+        rows = usable_keys()
+        if not any(row.retired_at is None for row in rows):
+            rows.append(new_key())  # first use (nodes racing here each add one: all then sign with the oldest)
+        keys = [_load(row) for row in rows]
+        with self._lock:
+            self._keys = {key.kid: key for key in keys}
+            self._read_at = time.monotonic()
+        return keys
+
+    def signer(self) -> _Key:
+        return next(key for key in self.reload() if key.retired_at is None)
+
+    def verifier(self, kid: str) -> _Key | None:
+        with self._lock:
+            key = self._keys.get(kid)
+            fresh = time.monotonic() - self._read_at < KEY_REFRESH_SECONDS
+        if key is None or not fresh:
+            self.reload()
+            with self._lock:
+                key = self._keys.get(kid)
+        return key
+
+    def forget(self) -> None:
+        with self._lock:
+            self._keys, self._read_at = {}, float("-inf")
+
+
+keyring = _Keyring()
+
+
+def jwks() -> dict[str, Any]:
+    """The public keys that verify registry tokens now (RFC 7517 JWK Set), for other services."""
+    keys = keyring.reload()
+    return {"keys": [{**public_jwk(k.public), "kid": k.kid, "use": "sig", "alg": "ES256"} for k in keys]}
+
+
+def rotate() -> SigningKey:
+    """Retire the signing keys and start signing with a new one; drop keys whose tokens have all expired."""
+    now = timezone.now()
+    SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now)
+    key = new_key()
+    usable = {row.id for row in usable_keys()}
+    SigningKey.objects.exclude(id__in=usable).delete()  # including earlier versions' HS256 keys
+    keyring.forget()
+    return key
+
+
+# --- tokens -------------------------------------------------------------------------------------------
 
 
 def issue(
@@ -106,8 +227,8 @@ def issue(
         claims["role"] = int(role)
     if name:
         claims["name"] = name
-    signing_input = f"{_b64(json.dumps(_HEADER).encode())}.{_b64(json.dumps(claims).encode())}"
-    return f"{signing_input}.{_sign(signing_input.encode())}", now, lifetime
+    key = keyring.signer()
+    return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid}), now, lifetime
 
 
 def _reach_claim(reach: Reach) -> dict[str, Any]:
@@ -125,22 +246,44 @@ def _reach(claim: Any) -> Reach | None:
 
 
 def verify(token: str, *, service: str) -> Grant:
-    """Check signature, time window and audience strictly; return what the token grants."""
-    try:
-        header_b64, claims_b64, signature = token.split(".")
-        header = json.loads(_unb64(header_b64))
-        claims: dict[str, Any] = json.loads(_unb64(claims_b64))
-    except ValueError:
-        raise BearerRejected("malformed bearer token") from None
-    if header != _HEADER:
-        raise BearerRejected("unsupported bearer token")
-    if not hmac.compare_digest(signature, _sign(f"{header_b64}.{claims_b64}".encode())):
-        raise BearerRejected("invalid bearer token signature")
-    now = time.time()
-    if claims.get("iss") != ISSUER or claims.get("aud") != service:
-        raise BearerRejected("bearer token was issued for another service")
+    """Check algorithm, key, signature, issuer, audience and time window strictly; return what the
+    token grants."""
+    claims = _verified_claims(token, service)
+    now = time.time()  # the bearer cache's clock too (PyJWT's own time checks are off for that)
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now or claims.get("nbf", 0) > now:
         raise BearerRejected("bearer token has expired")
+    return _grant(claims)
+
+
+def _verified_claims(token: str, service: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise BearerRejected("malformed bearer token") from None
+    if header.get("alg") not in ALGORITHMS:
+        raise BearerRejected("unsupported bearer token")
+    key = keyring.verifier(str(header.get("kid", "")))
+    if key is None or not key.verifies_at(time.time()):
+        raise BearerRejected("bearer token was signed with an unknown key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public,
+            algorithms=ALGORITHMS,
+            audience=service,
+            issuer=ISSUER,
+            options={"require": _CLAIMS, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    except jwt.InvalidSignatureError:
+        raise BearerRejected("invalid bearer token signature") from None
+    except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+        raise BearerRejected("bearer token was issued for another service") from None
+    except jwt.InvalidTokenError:
+        raise BearerRejected("malformed bearer token") from None
+    return claims
+
+
+def _grant(claims: dict[str, Any]) -> Grant:
     access = {
         entry["name"]: frozenset(entry.get("actions", []))
         for entry in claims.get("access", [])

@@ -1,18 +1,19 @@
-"""Settings pages for personal access tokens: list, create (shown once), revoke."""
+"""Settings pages for personal access tokens (list, create — shown once —, revoke) and the public keys
+that verify registry bearer tokens (``GET /.well-known/jwks.json``)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ui.confirm import confirm_page, confirmed
 
-from . import selectors, services
+from . import registry_tokens, selectors, services
 from .forms import TokenForm
 from .models import PersonalAccessToken
 from .reach import reach_data
@@ -68,3 +69,12 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         raise Http404("No such token") from None
     messages.success(request, "Token revoked. Clients using it can no longer sign in.")
     return redirect("token-list")
+
+
+@require_GET
+def jwks(request: HttpRequest) -> HttpResponse:
+    """The JWK Set of the keys that verify registry bearer tokens (ES256; tokens name theirs in ``kid``).
+    Cached for a minute: a verifier that meets an unknown ``kid`` should fetch it again."""
+    response = JsonResponse(registry_tokens.jwks())
+    response["Cache-Control"] = "public, max-age=60"
+    return response
