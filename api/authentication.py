@@ -9,10 +9,11 @@ from typing import Any
 from rest_framework import authentication, exceptions
 
 from packages_app.access import Actor
-from packages_app.exceptions import Unauthorized
-from tokens_app.reach import reach_of
-from tokens_app.services import TokenRejected, token_authenticate, token_authenticate_bearer
-from v2api.auth import basic_credentials
+from tokens_app import credentials
+from tokens_app.base import TokenRejected
+from tokens_app.models import PersonalAccessToken
+
+_ACCEPTED = (PersonalAccessToken,)  # the REST API takes personal access tokens only
 
 
 class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
@@ -20,22 +21,15 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         try:
             if header.lower().startswith(("bearer ", "token ")):
-                token = token_authenticate_bearer(secret=header.split(" ", 1)[1].strip())
-            elif (credentials := _basic(request)) is not None:
-                token = token_authenticate(username=credentials[0], secret=credentials[1])
+                found = credentials.authenticate(header.split(" ", 1)[1].strip(), only=_ACCEPTED)
+            elif (basic := credentials.basic_credentials(header)) is not None:
+                found = credentials.authenticate(basic[1], basic[0], only=_ACCEPTED)
             else:
                 return None
         except TokenRejected as exc:
             raise exceptions.AuthenticationFailed(exc.reason) from None
-        request._request.wharf_token_id = token.id  # which token called (GET /api/user/tokens)
-        return token.user, Actor(user=token.user, scopes=frozenset(token.scopes), reach=reach_of(token))
+        request._request.wharf_token_id = found.token.pk  # which token called (GET /api/user/tokens)
+        return found.actor.user, found.actor
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="wharf-api"'
-
-
-def _basic(request: Any) -> tuple[str, str] | None:
-    try:
-        return basic_credentials(request)
-    except Unauthorized:
-        raise exceptions.AuthenticationFailed("malformed Basic credentials") from None

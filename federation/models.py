@@ -3,15 +3,26 @@
 An organization's owner registers a ``TrustedIssuer`` (a CI system's OpenID issuer, the audience its
 tokens must carry and a rule on their claims), bound to one source repository or to chosen packages of
 the organization, with a role. A CI job sends its OIDC token to ``POST /ci/token`` and gets a
-``CIToken`` (``wharf_cit_…``, stored as a lookup prefix + HMAC like personal access tokens) to give
+``CIToken`` (``wharf_cit_…``, a ``tokens_app.base.SecretToken`` like personal access tokens) to give
 ``docker login``.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from packages_app.access import Actor, Reach
+from packages_app.models import Role
+from tokens_app.base import SecretToken, TokenRejected
+
+SCOPES_FOR_ROLE = {
+    Role.READ: frozenset({"read:packages"}),
+    Role.WRITE: frozenset({"read:packages", "write:packages"}),
+}
 
 
 class TrustedIssuer(models.Model):
@@ -42,14 +53,16 @@ class TrustedIssuer(models.Model):
         return f"{self.name} ({self.organization})"
 
 
-class CIToken(models.Model):
-    """A credential issued for one verified CI token: short-lived, never renewed."""
+class CIToken(SecretToken):
+    """A credential issued for one verified CI token: short-lived, never renewed; any username goes
+    with it."""
+
+    PREFIX: ClassVar[str] = "wharf_cit_"
+    DIGEST_CONTEXT: ClassVar[str] = "wharf-ci"
+    RELATED: ClassVar[tuple[str, ...]] = ("issuer__organization", "issuer__repository")
 
     issuer = models.ForeignKey(TrustedIssuer, on_delete=models.CASCADE, related_name="tokens")
     subject = models.CharField(max_length=255)  # the CI token's ``sub``, for the audit log
-    prefix = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 
     class Meta:
@@ -61,3 +74,21 @@ class CIToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at > timezone.now()
+
+    @property
+    def label(self) -> str:
+        """Who pushed, in the audit log."""
+        return f"CI {self.issuer.organization.name}/{self.issuer.name} ({self.subject})"
+
+    def accept(self, username: str | None) -> None:
+        if not self.is_active:
+            raise TokenRejected("this CI credential has expired; exchange a new CI token at /ci/token")
+
+    def as_actor(self) -> Actor:
+        """A repository-bound credential is that repository's automation token with the issuer's role as
+        its scopes; a package-bound one holds the role on those packages only."""
+        role = Role(self.issuer.role)
+        scopes = SCOPES_FOR_ROLE[role]
+        if self.issuer.repository_id is not None:
+            return Actor(scopes=scopes, repository_id=self.issuer.repository_id, name=self.label)
+        return Actor(scopes=scopes, role=role, reach=Reach(packages=frozenset(self.issuer.packages)), name=self.label)

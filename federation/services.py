@@ -3,9 +3,6 @@ registry credential (every attempt in the organization's audit log), and authent
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import ip_address
@@ -18,27 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import is_owner
-from packages_app.access import Actor, Reach
 from packages_app.exceptions import NameInvalid
-from packages_app.models import AuditEvent, Role, SourceRepository
+from packages_app.models import AuditEvent, SourceRepository
 from packages_app.names import parse_name
-from tokens_app.services import TokenRejected
 
 from . import rules, verify
 from .models import CIToken, TrustedIssuer
-
-CI_PREFIX = "wharf_cit_"
-_LOOKUP_LENGTH = 12
-SCOPES_FOR_ROLE = {
-    Role.READ: frozenset({"read:packages"}),
-    Role.WRITE: frozenset({"read:packages", "write:packages"}),
-}
-
-
-def _digest(secret: str) -> str:
-    key = f"wharf-ci:{settings.SECRET_KEY}".encode()
-    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
-
 
 # --- registering issuers (organization owners) ----------------------------------------------------
 
@@ -184,47 +166,11 @@ def exchange(*, organization_name: str, token: str) -> Exchanged:
 
 
 def _issue(trusted: TrustedIssuer, claims: dict[str, Any]) -> Exchanged:
-    lookup = secrets.token_hex(_LOOKUP_LENGTH // 2)
-    plaintext = f"{CI_PREFIX}{lookup}{secrets.token_urlsafe(32)}"
     expires_at = timezone.now() + timedelta(seconds=settings.WHARF_CI_TOKEN_SECONDS)
     subject = str(claims.get("sub", ""))[:255]
-    token = CIToken.objects.create(
-        issuer=trusted, subject=subject, prefix=lookup, digest=_digest(plaintext), expires_at=expires_at
+    token, plaintext = CIToken.issue(issuer=trusted, subject=subject, expires_at=expires_at)
+    detail = (
+        f"issuer {trusted.name}, sub {subject}, credential {token.prefix}, until {expires_at:%Y-%m-%d %H:%M:%S} UTC"
     )
-    detail = f"issuer {trusted.name}, sub {subject}, credential {lookup}, until {expires_at:%Y-%m-%d %H:%M:%S} UTC"
-    _audit(trusted.organization, AuditEvent.Action.CI_LOGIN, label(token), detail)
+    _audit(trusted.organization, AuditEvent.Action.CI_LOGIN, token.label, detail)
     return Exchanged(token, plaintext)
-
-
-# --- using the credential ---------------------------------------------------------------------------
-
-
-def is_ci_token(secret: str) -> bool:
-    return secret.startswith(CI_PREFIX)
-
-
-def ci_token_authenticate(*, secret: str) -> CIToken:
-    """The active CI credential ``secret`` (any username goes with it), compared in constant time."""
-    lookup = secret[len(CI_PREFIX) : len(CI_PREFIX) + _LOOKUP_LENGTH]
-    token = CIToken.objects.select_related("issuer__organization", "issuer__repository").filter(prefix=lookup).first()
-    expected = token.digest if token else _digest("no such token")
-    if not hmac.compare_digest(expected, _digest(secret)) or token is None:
-        raise TokenRejected("invalid username or token")
-    if not token.is_active:
-        raise TokenRejected("this CI credential has expired; exchange a new CI token at /ci/token")
-    return token
-
-
-def label(token: CIToken) -> str:
-    """Who pushed, in the audit log."""
-    return f"CI {token.issuer.organization.name}/{token.issuer.name} ({token.subject})"
-
-
-def ci_actor(token: CIToken) -> Actor:
-    """A repository-bound credential is that repository's automation token with the issuer's role as
-    its scopes; a package-bound one holds the role on those packages only."""
-    role = Role(token.issuer.role)
-    scopes = SCOPES_FOR_ROLE[role]
-    if token.issuer.repository_id is not None:
-        return Actor(scopes=scopes, repository_id=token.issuer.repository_id, name=label(token))
-    return Actor(scopes=scopes, role=role, reach=Reach(packages=frozenset(token.issuer.packages)), name=label(token))

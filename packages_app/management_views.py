@@ -17,7 +17,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import organizations_of
-from tokens_app.services import automation_token_issue
 from ui.confirm import confirm_page, confirmed
 
 from . import repository_selectors, selectors
@@ -296,16 +295,3 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
             f"{username} is a collaborator.",
         )
     return redirect("repository", owner=owner, name=name)
-
-
-@login_required
-@require_POST
-@never_cache
-def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    """Issue an automation token (shown once, on the repository page)."""
-    repo, _ = _repository(request, owner, name)
-    try:
-        new = automation_token_issue(repository=repo, user=request.user)
-    except PermissionDenied:
-        raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
-    return repository(request, owner, name, new_token=new.plaintext)

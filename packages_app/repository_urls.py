@@ -1,4 +1,5 @@
-"""Pages of source repositories (``/repos/…``): list and create, collaborators, automation tokens."""
+"""Pages of source repositories (``/repos/…``): list and create, collaborators (issuing an automation token
+there is ``tokens_app.views.repository_token``)."""
 
 from __future__ import annotations
 
@@ -10,5 +11,4 @@ urlpatterns = [
     path("", views.repositories, name="repositories"),
     path("<str:owner>/<str:name>/", views.repository, name="repository"),
     path("<str:owner>/<str:name>/collaborators", views.repository_collaborator, name="repository-collaborator"),
-    path("<str:owner>/<str:name>/tokens", views.repository_token, name="repository-token"),
 ]

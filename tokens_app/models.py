@@ -1,14 +1,24 @@
-"""Personal access tokens and the installation's registry-token signing keys.
+"""Personal access tokens, repository automation tokens and the installation's registry-token signing
+keys.
 
 A token is shown once. We keep a short lookup ``prefix`` (to find the row without scanning) and an
-HMAC-SHA256 of the whole token, compared in constant time; the token itself is never stored.
+HMAC-SHA256 of the whole token, compared in constant time; the token itself is never stored
+(``tokens_app.base``, shared with ``federation``'s CI credentials).
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from packages_app.access import Actor, Reach
+
+from .base import RevocableToken, TokenRejected
+
+AUTOMATION_SCOPES = frozenset({"read:packages", "write:packages"})
 
 
 class Scope(models.TextChoices):
@@ -17,16 +27,15 @@ class Scope(models.TextChoices):
     DELETE = "delete:packages", "delete:packages — delete package versions (needs admin on the package)"
 
 
-class PersonalAccessToken(models.Model):
+class PersonalAccessToken(RevocableToken):
+    PREFIX: ClassVar[str] = "wharf_pat_"
+    DIGEST_CONTEXT: ClassVar[str] = "wharf-pat"
+    RELATED: ClassVar[tuple[str, ...]] = ("user", "organization")
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
     note = models.CharField(max_length=100)
     scopes = models.JSONField(default=list)
-    prefix = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
     # Fine-grained tokens reach only these packages (full names), or only this organization's packages;
     # neither: every package the user's roles allow.
     packages = models.JSONField(default=list, blank=True)
@@ -48,6 +57,28 @@ class PersonalAccessToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None and not self.is_expired
 
+    def accept(self, username: str | None) -> None:
+        """Only its own user's, active, neither revoked nor expired (``username`` None: the token alone
+        names its user, as ``Authorization: Bearer`` on the REST API)."""
+        if (username is not None and self.user.username != username.lower()) or not self.user.is_active:
+            raise TokenRejected("invalid username or token")
+        if self.revoked_at is not None:
+            raise TokenRejected("this personal access token was revoked")
+        if self.is_expired:
+            raise TokenRejected("this personal access token has expired")
+        self.touch()
+
+    def reach(self) -> Reach | None:
+        """The limit ``packages_app.access`` applies to requests made with the token (None: no limit)."""
+        if self.packages:
+            return Reach(packages=frozenset(self.packages))
+        if self.organization is not None:
+            return Reach(namespace=self.organization.name)
+        return None
+
+    def as_actor(self) -> Actor:
+        return Actor(user=self.user, scopes=frozenset(self.scopes), reach=self.reach())
+
 
 class SigningKey(models.Model):
     """A key registry bearer tokens are signed with (``tokens_app.registry_tokens``): an ES256 (P-256)
@@ -63,10 +94,15 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
 
-class AutomationToken(models.Model):
+class AutomationToken(RevocableToken):
     """A short-lived token issued for one source repository (the analogue of GitHub Actions'
     ``GITHUB_TOKEN``): it pushes and pulls the packages linked to that repository and creates new ones
-    in the repository owner's namespace, linked to it. Stored like a personal access token."""
+    in the repository owner's namespace, linked to it. Stored like a personal access token; any
+    username goes with it."""
+
+    PREFIX: ClassVar[str] = "wharf_ats_"
+    DIGEST_CONTEXT: ClassVar[str] = "wharf-pat"  # as personal access tokens: the stored digests stay valid
+    RELATED: ClassVar[tuple[str, ...]] = ("repository",)
 
     repository = models.ForeignKey(
         "packages_app.SourceRepository", on_delete=models.CASCADE, related_name="automation_tokens"
@@ -74,12 +110,7 @@ class AutomationToken(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    prefix = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -90,3 +121,14 @@ class AutomationToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+    def accept(self, username: str | None) -> None:
+        if self.revoked_at is not None:
+            raise TokenRejected("this automation token was revoked")
+        if not self.is_active:
+            raise TokenRejected("this automation token has expired")
+        self.touch()
+
+    def as_actor(self) -> Actor:
+        """It reads and writes what its repository's packages allow (``packages_app.access``), never deletes."""
+        return Actor(scopes=AUTOMATION_SCOPES, repository_id=self.repository_id)

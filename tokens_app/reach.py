@@ -2,7 +2,8 @@
 
 A token reaches every package its user's roles allow, or only chosen packages, or only the packages of
 one organization the user belongs to; its scopes apply as ever. ``packages_app.access`` enforces the
-limit for ``/token``, Basic auth and bearer tokens alike (``Actor.reach``).
+limit for ``/token``, Basic auth and bearer tokens alike (``Actor.reach``, from
+``PersonalAccessToken.reach``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from packages_app.access import Reach, can_create, package_role
+from packages_app.access import can_create, package_role
 from packages_app.exceptions import NameInvalid
 from packages_app.models import Package
 from packages_app.names import parse_name
@@ -57,15 +58,6 @@ def clean_organization(*, user: Any, name: str) -> Any:
     if organization is None:
         raise ValidationError(f"You are not a member of an organization named {name!r}.", code="organization")
     return organization
-
-
-def reach_of(token: PersonalAccessToken) -> Reach | None:
-    """The limit ``packages_app.access`` applies to requests made with ``token`` (None: no limit)."""
-    if token.packages:
-        return Reach(packages=frozenset(token.packages))
-    if token.organization is not None:
-        return Reach(namespace=token.organization.name)
-    return None
 
 
 def reach_data(token: PersonalAccessToken) -> dict[str, Any]:

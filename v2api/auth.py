@@ -13,31 +13,21 @@ What the caller may do is decided in ``packages_app.access``; views only call ``
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from federation import services as federation
 from packages_app.access import ANONYMOUS, Action, Actor, Seen, authorize, can
 from packages_app.exceptions import INVALID_TOKEN, TooManyRequests, Unauthorized
 from packages_app.models import Role
 from throttling import limiter
-from tokens_app import registry_tokens
-from tokens_app.reach import reach_of
-from tokens_app.services import (
-    TokenRejected,
-    automation_token_authenticate,
-    is_automation_token,
-    token_authenticate,
-)
+from tokens_app import credentials, registry_tokens
+from tokens_app.base import TokenRejected
+from tokens_app.models import AUTOMATION_SCOPES
 
 from . import bearer_cache
-
-AUTOMATION_SCOPES = frozenset({"read:packages", "write:packages"})
 
 _CACHE_ATTR = "_wharf_actor"
 
@@ -59,29 +49,19 @@ def _django(request: Any) -> Any:
 
 def basic_credentials(request: Any) -> tuple[str, str] | None:
     """``(username, secret)`` from a Basic Authorization header, if there is one."""
-    header = _django(request).META.get("HTTP_AUTHORIZATION", "")
-    if not header.lower().startswith("basic "):
-        return None
     try:
-        username, _, secret = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("malformed Basic credentials") from None
-    return username, secret
+        return credentials.basic_credentials(_django(request).META.get("HTTP_AUTHORIZATION", ""))
+    except TokenRejected as exc:
+        raise Unauthorized(exc.reason) from None
 
 
 def actor_for_basic(username: str, secret: str) -> Actor:
-    """A personal access token (of that user), or a repository's automation token (any username): it
-    reads and writes what its repository's packages allow (``packages_app.access``), never deletes."""
+    """A personal access token (of that user), a repository's automation token or a CI credential (any
+    username): ``tokens_app.credentials``."""
     try:
-        if federation.is_ci_token(secret):
-            return federation.ci_actor(federation.ci_token_authenticate(secret=secret))
-        if is_automation_token(secret):
-            automation = automation_token_authenticate(secret=secret)
-            return Actor(scopes=AUTOMATION_SCOPES, repository_id=automation.repository_id)
-        token = token_authenticate(username=username, secret=secret)
+        return credentials.authenticate(secret, username).actor
     except TokenRejected as exc:
         raise Unauthorized(exc.reason) from None
-    return Actor(user=token.user, scopes=frozenset(token.scopes), reach=reach_of(token))
 
 
 def _actor_for_bearer(request: Any, token: str) -> Actor:
@@ -122,8 +102,8 @@ def actor_for(request: Any) -> Actor:
     header = django_request.META.get("HTTP_AUTHORIZATION", "")
     if header.lower().startswith("bearer "):
         actor = _actor_for_bearer(request, header[7:].strip())
-    elif (credentials := basic_credentials(request)) is not None:
-        actor = actor_for_basic(*credentials)
+    elif (basic := basic_credentials(request)) is not None:
+        actor = actor_for_basic(*basic)
     else:
         actor = ANONYMOUS
     _check_user_rate(actor)
