@@ -72,9 +72,13 @@ def tampered(client: Client, owner: Any) -> str:
 
 
 def signed(**changes: Any) -> Callable[[], str]:
+    """A token signed with the registry's own key, its claims changed (times relative to now: seconds)."""
+
     def make() -> str:
         key = registry_tokens.keyring.signer()
-        return jwt.encode(claims(**changes), key.private, algorithm="ES256", headers={"kid": key.kid})
+        now = int(time.time())
+        relative = {name: now + value for name, value in changes.items() if name in ("exp", "nbf") and value}
+        return jwt.encode(claims(**{**changes, **relative}), key.private, algorithm="ES256", headers={"kid": key.kid})
 
     return make
 
@@ -84,8 +88,8 @@ FORGERIES: dict[str, tuple[Callable[..., str], str]] = {
     "hs256-with-the-public-key": (hs256_with_the_public_key, "unsupported bearer token"),
     "unknown-kid": (unknown_kid, "unknown key"),
     "known-kid-other-key": (known_kid_other_key, "signature"),
-    "expired": (signed(exp=int(time.time()) - 1), "expired"),
-    "not-yet-valid": (signed(nbf=int(time.time()) + 600), "expired"),
+    "expired": (signed(exp=-1), "expired"),
+    "not-yet-valid": (signed(nbf=600), "expired"),
     "wrong-audience": (signed(aud="elsewhere.example"), "another service"),
     "wrong-issuer": (signed(iss="someone-else"), "another service"),
     "no-expiry": (signed(exp=None), "malformed"),
