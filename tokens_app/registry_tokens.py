@@ -45,7 +45,6 @@ from .models import SigningKey
 ISSUER = "wharf"
 ALGORITHMS = ["ES256"]  # the allow-list: nothing else is ever verified
 CLOCK_SKEW_SECONDS = 60  # a retired key verifies this long past its last token's expiry
-KEY_REFRESH_SECONDS = 300  # a process re-reads the keys at least this often (new and dropped keys)
 _CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
 
@@ -109,13 +108,18 @@ def thumbprint(public: ec.EllipticCurvePublicKey) -> str:
     return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
-def new_key() -> SigningKey:
-    """A fresh P-256 key, stored: it signs from now on (the oldest key not retired is the signer)."""
+def generated_key() -> dict[str, str]:
+    """A fresh P-256 key: the ``kid`` and ``private_key`` of a ``SigningKey`` row."""
     private = ec.generate_private_key(ec.SECP256R1())
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return SigningKey.objects.create(kid=thumbprint(private.public_key()), private_key=pem.decode())
+    return {"kid": thumbprint(private.public_key()), "private_key": pem.decode()}
+
+
+def new_key() -> SigningKey:
+    """A fresh key, stored: it signs from now on (the oldest key not retired is the signer)."""
+    return SigningKey.objects.create(**generated_key())
 
 
 def _load(row: SigningKey) -> _Key:
@@ -133,34 +137,42 @@ def usable_keys() -> list[SigningKey]:
 
 
 class _Keyring:
-    """This process's copy of the keys: re-read on every issue (so every node signs with the current
-    key), on a token naming a key it does not know (another node's new key), and every
-    KEY_REFRESH_SECONDS; verifying a known key's token reads nothing."""
+    """This process's copy of the keys, read on first use and again when a token names a key it does not
+    know (another node's new key): it then also signs with the current key. Signing and verifying with
+    known keys read nothing (a request never waits on the database for them)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[str, _Key] = {}
-        self._read_at = float("-inf")
+        self._signer: _Key | None = None
 
     def reload(self) -> list[_Key]:
         """The usable keys, oldest first, read now; the first one not retired signs."""
         rows = usable_keys()
         if not any(row.retired_at is None for row in rows):
-            rows.append(new_key())  # first use (nodes racing here each add one: all then sign with the oldest)
+            # Migrations make the first key; this is for a database emptied since (nodes racing here
+            # each add one: all then sign with the oldest).
+            rows.append(new_key())
         keys = [_load(row) for row in rows]
         with self._lock:
             self._keys = {key.kid: key for key in keys}
-            self._read_at = time.monotonic()
+            self._signer = next(key for key in keys if key.retired_at is None)
         return keys
 
     def signer(self) -> _Key:
-        return next(key for key in self.reload() if key.retired_at is None)
+        with self._lock:
+            signer = self._signer
+        if signer is None:
+            self.reload()
+            with self._lock:
+                signer = self._signer
+        assert signer is not None
+        return signer
 
     def verifier(self, kid: str) -> _Key | None:
         with self._lock:
             key = self._keys.get(kid)
-            fresh = time.monotonic() - self._read_at < KEY_REFRESH_SECONDS
-        if key is None or not fresh:
+        if key is None:
             self.reload()
             with self._lock:
                 key = self._keys.get(kid)
@@ -168,7 +180,7 @@ class _Keyring:
 
     def forget(self) -> None:
         with self._lock:
-            self._keys, self._read_at = {}, float("-inf")
+            self._keys, self._signer = {}, None
 
 
 keyring = _Keyring()
