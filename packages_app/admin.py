@@ -9,7 +9,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Blob, Manifest, Package, PackagePermission, RetentionRule, Tag, Upload
+from . import quotas
+from .models import Blob, Manifest, Package, PackagePermission, RetentionRule, StorageQuota, Tag, Upload
 from .retention import retention_preview
 
 
@@ -103,3 +104,19 @@ class TagAdmin(admin.ModelAdmin):
 class UploadAdmin(admin.ModelAdmin):
     list_display = ("id", "package", "offset", "updated_at")
     exclude = ("hash_state",)
+
+
+@admin.register(StorageQuota)
+class StorageQuotaAdmin(admin.ModelAdmin):
+    """A namespace's storage quota, overriding WHARF_QUOTA_DEFAULT_BYTES (0: no limit for it)."""
+
+    list_display = ("namespace", "limit", "used", "updated_at")
+    search_fields = ("namespace",)
+
+    @admin.display(description="limit")
+    def limit(self, quota: StorageQuota) -> str:
+        return quotas.human_bytes(quota.limit_bytes) if quota.limit_bytes else "no limit"
+
+    @admin.display(description="used")
+    def used(self, quota: StorageQuota) -> str:
+        return quotas.human_bytes(quotas.usage_of(quota.namespace).used_bytes)

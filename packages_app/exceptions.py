@@ -178,3 +178,10 @@ class DeleteRefused(Denied):
     """A public package or version downloaded more than 5,000 times cannot be deleted (as on ghcr.io)."""
 
     message = "a public package or version with more than 5,000 downloads cannot be deleted"
+
+
+class QuotaExceeded(Denied):
+    """A push that would take its owner's storage past the quota (``packages_app.quotas``): 403 DENIED,
+    naming the quota, before the bytes are stored where their size is known."""
+
+    message = "storage quota exceeded"

@@ -420,3 +420,18 @@ class StoreSweep(models.Model):
 
     def __str__(self) -> str:
         return f"store sweep after {self.after_key!r}"
+
+
+class StorageQuota(models.Model):
+    """A site admin's storage quota for one namespace (a user's or an organization's), overriding
+    ``WHARF_QUOTA_DEFAULT_BYTES`` (``packages_app.quotas``). ``limit_bytes`` 0: no limit for it."""
+
+    namespace = models.CharField(max_length=255, unique=True)
+    limit_bytes = models.BigIntegerField(help_text="bytes of distinct blobs its packages may hold; 0: no limit")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(limit_bytes__gte=0), name="quota_not_negative")]
+
+    def __str__(self) -> str:
+        return f"storage quota of {self.namespace}"

@@ -21,10 +21,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import quotas
 from .exceptions import (
     BlobUploadInvalid,
     BlobUploadUnknown,
     DigestInvalid,
+    QuotaExceeded,
     SizeInvalid,
     TooLarge,
     TooManyUploads,
@@ -193,6 +195,7 @@ def upload_append(
     """Append one chunk (PATCH). Returns the session with its new offset."""
     store = store or blob_store()
     upload = upload_get(name=name, upload_id=upload_id, user=user)
+    quotas.check_upload(upload, length=length)  # before any byte; a chunk without a length: at the PUT
     token = _take_lease(upload)
     try:
         _append(upload, token, chunks, start, end, length, store)
@@ -275,10 +278,13 @@ def _finish(
         key = store.committed(str(upload.id), upload.storage_state)
         if key is not None:
             return _finish_committed(upload, wanted, chunks, key, store)
+        _within_quota(upload, store, length, digest)
         hasher = _append(upload, token, chunks, start, end, length, store)
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
             discard_session(upload, store)
             raise DigestInvalid(detail={"digest": digest})
+        if length is None:  # a body without a length: checked now, before its bytes become a blob
+            _within_quota(upload, store, 0, digest)
         # Commit under the digest we computed, never under the unverified one the client claims:
         # a wrong claim must not replace the bytes of a blob already stored under that digest.
         streamed = Digest(hasher.algorithm, hasher.hexdigest())
@@ -290,6 +296,15 @@ def _finish(
         return _publish_blob(upload, str(wanted), upload.offset, key, store)
     finally:
         _release_lease(upload, token)
+
+
+def _within_quota(upload: Upload, store: BlobStore, length: int | None, digest: str) -> None:
+    """The quota check of a PUT (or a monolithic POST): a refusal ends the session with its bytes."""
+    try:
+        quotas.check_upload(upload, length=length, digest=digest)
+    except QuotaExceeded:
+        discard_session(upload, store)
+        raise
 
 
 def _finish_committed(upload: Upload, wanted: Digest, chunks: Iterable[bytes], key: str, store: BlobStore) -> Blob:

@@ -260,6 +260,9 @@ WHARF_UPLOAD_TIMEOUT = envint("WHARF_UPLOAD_TIMEOUT", 600)
 # Live upload sessions one user (any of their tokens) may hold at once; sessions without a user
 # (anonymous pushes, automation tokens) count per package. 0: no limit.
 WHARF_MAX_OPEN_UPLOADS = envint("WHARF_MAX_OPEN_UPLOADS", 100)
+# Storage quota of every user and organization, in bytes of the distinct blobs their packages hold
+# (packages_app.quotas); a site admin's StorageQuota row overrides it for one namespace. 0: no limit.
+WHARF_QUOTA_DEFAULT_BYTES = envint("WHARF_QUOTA_DEFAULT_BYTES", 0)
 WHARF_S3_PART_SIZE = envint("WHARF_S3_PART_SIZE", 16 * 1024**2)
 WHARF_TAGS_PAGE_SIZE = envint("WHARF_TAGS_PAGE_SIZE", 1000)
 # GET /v2/_catalog returns at most this many names per page, whatever ``n`` asks (then a Link follows).

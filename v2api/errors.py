@@ -42,6 +42,7 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.InsufficientScope: ("DENIED", 403),
     domain.Unauthorized: ("UNAUTHORIZED", 401),
     domain.Denied: ("DENIED", 403),
+    domain.QuotaExceeded: ("DENIED", 403),
     domain.TooManyScopes: ("DENIED", 400),
     domain.TooManyRequests: ("TOOMANYREQUESTS", 429),
 }

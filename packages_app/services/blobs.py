@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .. import quotas
 from ..exceptions import BlobUnknown, Unsupported
 from ..models import Blob, Manifest, Package, PackageBlob
 from ..names import parse_digest
@@ -35,6 +36,7 @@ def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob
         ).first()
         if blob is None:
             return None
+        quotas.check_mount(package, blob)
         _link_blob(package, blob)
     return blob
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import events, tagging
+from .. import events, quotas, tagging
 from ..access import ANONYMOUS, Actor
 from ..audit import audit_record
 from ..exceptions import DigestInvalid, ManifestBlobUnknown, ManifestUnknown
@@ -76,6 +76,7 @@ def manifest_put(
         missing = _missing_references(package, parsed)
         if missing:
             raise ManifestBlobUnknown(missing)
+        quotas.check_manifest(package, parsed)
         manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
         created = manifest is None or manifest.deleted_at is not None
         if manifest is None:
