@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from packages_app import quotas
 from packages_app.audit import audit_page
 from ui.confirm import confirm_page, confirmed
 
@@ -65,8 +66,16 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
         "member_form": forms_.get("member_form") or MemberForm(),
         "team_form": forms_.get("team_form") or TeamForm(),
         "visibility_choices": [("private", "Private"), ("internal", "Internal"), ("public", "Public")],
+        "storage": quotas.usage_of(organization.name),
     }
     return render(request, "accounts/organization.html", context)
+
+
+@login_required
+def storage(request: HttpRequest) -> HttpResponse:
+    """Settings → Storage: the signed-in person's own namespace's usage and quota."""
+    usage = quotas.usage_of(request.user.get_username())
+    return render(request, "accounts/storage.html", {"storage": usage})
 
 
 @login_required

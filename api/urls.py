@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import tag_rules, token_views, views, webhooks
+from . import quotas, tag_rules, token_views, views, webhooks
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -61,6 +61,7 @@ def _routes(kind: str, prefix: str) -> list[URLPattern]:
     base = rf"^{prefix}/packages"
     container = rf"{base}/container/{NAME}"
     return [
+        re_path(rf"^{prefix}/quota$", quotas.QuotaView.as_view(), extra, name=f"api-{kind}-quota"),
         *_hook_routes(kind, rf"^{prefix}/packages/container/{NAME}", f"{kind}-package"),
         *_tag_rule_routes(kind, rf"^{prefix}/packages/container/{NAME}", f"{kind}-package"),
         re_path(rf"{base}$", views.PackageList.as_view(), extra, name=f"api-{kind}-packages"),

@@ -53,6 +53,14 @@ class Usage:
         return max(0, self.limit_bytes - self.used_bytes) if self.limited else None
 
     @property
+    def low_bytes(self) -> int:  # where a meter turns to "getting full" (80 %) and "almost full" (95 %)
+        return self.limit_bytes * 8 // 10
+
+    @property
+    def high_bytes(self) -> int:
+        return self.limit_bytes * 95 // 100
+
+    @property
     def percent(self) -> int:
         return min(100, round(100 * self.used_bytes / self.limit_bytes)) if self.limited else 0
 

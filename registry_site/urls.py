@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.views import storage as storage_settings
 from federation.views import ExchangeView
 from observability.exposition import metrics_view
 from tokens_app.views import jwks, repository_token
@@ -21,6 +22,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),
+    path("settings/storage", storage_settings, name="storage-settings"),
     path("settings/", include("tokens_app.urls")),
     # Admin pages of organizations and packages: /orgs/<name>/hooks, /orgs/<name>/tag-rules,
     # /<owner>/<name>/-/settings/hooks and …/-/settings/tag-rules (before the catch-all routes).

@@ -13,6 +13,14 @@ register = template.Library()
 
 
 @register.filter
+def human_bytes(size: int) -> str:
+    """``1.5 GiB``: the units of the storage quota's messages (``packages_app.quotas``)."""
+    from packages_app.quotas import human_bytes as render
+
+    return render(int(size))
+
+
+@register.filter
 def ago(moment: datetime | None) -> str:
     """ "just now", or "3 days ago" (the largest unit only, as GitHub shows it)."""
     if moment is None:
