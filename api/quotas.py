@@ -45,7 +45,7 @@ def _may_read(request: Request, namespace: str, owner_type: str) -> bool:
     user = request.user
     if user.is_staff or user.get_username() == namespace:
         return True
-    members = Membership.objects.filter(organization__name=namespace, user_id=user.pk)
+    members = Membership.objects.filter(organization__name=namespace, user__username=user.get_username())
     return owner_type == "Organization" and members.exists()
 
 
