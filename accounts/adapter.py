@@ -13,6 +13,13 @@ from .namespaces import validate_namespace_syntax
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: Any) -> str:
+        """allauth's per-address login limits count the address the registry's limits count
+        (``throttling.addresses``: behind ``WHARF_TRUSTED_PROXIES``, the forwarded client)."""
+        from throttling.addresses import client_address
+
+        return client_address(request) or super().get_client_ip(request)
+
     def clean_username(self, username: str, shallow: bool = False) -> Any:
         try:
             validate_namespace_syntax(username)

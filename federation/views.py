@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
 from accounts.services import is_owner
+from registry_site.confirm import confirm_page, confirmed
 
 from . import services, verify
 from .forms import TrustedIssuerForm
@@ -55,6 +57,11 @@ def issuers(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def issuer_delete(request: HttpRequest, name: str, issuer_id: int) -> HttpResponse:
     organization = _owned(request, name)
+    if not confirmed(request):
+        issuer = get_object_or_404(TrustedIssuer, organization=organization, id=issuer_id)
+        question = f"Stop trusting {issuer.name}? CI jobs it vouches for can no longer log in."
+        cancel = reverse("ci-issuers", args=[organization.name])
+        return confirm_page(request, title="Remove issuer", question=question, button="Remove issuer", cancel=cancel)
     services.issuer_delete(organization=organization, user=request.user, issuer_id=issuer_id)
     messages.success(request, "Issuer removed: its CI credentials no longer work.")
     return redirect("ci-issuers", name=organization.name)

@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from registry_site.confirm import confirm_page, confirmed
+
 from . import tag_rules
 from .admin_scope import admin_scope
 from .models import TagRule
@@ -48,6 +50,11 @@ def rule_delete(request: HttpRequest, rule_id: int, org: str | None = None, name
     rule = tag_rules.tag_rules_of(namespace=scope.namespace, package=scope.package).filter(id=rule_id).first()
     if rule is None:
         raise Http404("Not Found")
+    if not confirmed(request):
+        question = f"Remove the rule {rule.pattern}? Matching tags can then be moved and deleted."
+        return confirm_page(
+            request, title="Remove tag rule", question=question, button="Remove rule", cancel=scope.url()
+        )
     tag_rules.tag_rule_delete(user=request.user, rule=rule)
     messages.success(request, "Tag rule removed.")
     return redirect(scope.url())

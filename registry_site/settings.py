@@ -7,6 +7,7 @@ storage and a Redis broker with the variables documented in the README's configu
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -392,6 +393,14 @@ WHARF_RATE_LIMIT_WINDOW_SECONDS = envint("WHARF_RATE_LIMIT_WINDOW_SECONDS", 60)
 WHARF_RATE_LIMIT_TOKEN = envint("WHARF_RATE_LIMIT_TOKEN", 0)
 WHARF_RATE_LIMIT_ANONYMOUS = envint("WHARF_RATE_LIMIT_ANONYMOUS", 0)
 WHARF_RATE_LIMIT_USER = envint("WHARF_RATE_LIMIT_USER", 0)
+# Personal access tokens one user may create per window, and one client address (the token page's own
+# limit, on even when the registry's are off). 0: no limit.
+WHARF_RATE_LIMIT_TOKEN_CREATION = envint("WHARF_RATE_LIMIT_TOKEN_CREATION", 10)
+# The proxies in front of Wharf (comma-separated CIDRs): only a request from one of them has its client
+# address taken from X-Forwarded-For (its right-most address no trusted proxy holds; throttling.addresses).
+WHARF_TRUSTED_PROXIES = [c.strip() for c in envstr("WHARF_TRUSTED_PROXIES").split(",") if c.strip()]
+for _cidr in WHARF_TRUSTED_PROXIES:
+    ipaddress.ip_network(_cidr, strict=False)  # a typo fails at start, not at the first request
 # Counters in Redis, shared by every process and node (e.g. redis://redis:6379/1); empty: in-process.
 WHARF_RATE_LIMIT_REDIS_URL = envstr("WHARF_RATE_LIMIT_REDIS_URL")
 if WHARF_RATE_LIMIT_REDIS_URL:

@@ -43,6 +43,16 @@ def pull_counts_of_this_test() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limit_counters() -> Iterator[None]:
+    """In-process rate-limit counters (the token page's limit is on by default) belong to one test."""
+    from throttling import limiter
+
+    limiter.backend.cache_clear()
+    yield
+    limiter.backend.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def no_server_errors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Zero 500s: any response with a 5xx status that the test client receives fails the test, unless the
     test provokes it on purpose (``@pytest.mark.allow_5xx(507)``). DRF's handler turns unexpected

@@ -1,9 +1,9 @@
 """Refuses registry requests over their rate limit with ``429 TOOMANYREQUESTS``, ``Retry-After`` and the
 OCI error body, before any work is done. Keys are cheap to compute (no database): the credential sent
 (a hash of the ``Authorization`` header: one budget per token) or, without one, the client address
-(``REMOTE_ADDR``; put the proxy's address handling in the proxy). The per-user budget across a
-user's tokens is checked once the caller is authenticated (``v2api.auth``). Installed only when a
-limit is set."""
+(``addresses.client_address``: ``REMOTE_ADDR``, or behind ``WHARF_TRUSTED_PROXIES`` the forwarded
+one). The per-user budget across a user's tokens is checked once the caller is authenticated
+(``v2api.auth``). Installed only when a limit is set."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from . import limiter
+from .addresses import client_address
 
 
 def too_many(retry_after: int, what: str) -> HttpResponse:
@@ -34,7 +35,7 @@ def _key(request: HttpRequest) -> tuple[str, int, str]:
     if credential:
         digest = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:32]
         return f"{endpoint}:cred:{digest}", int(settings.WHARF_RATE_LIMIT_TOKEN), "for this token"
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)
     return f"{endpoint}:addr:{address}", int(settings.WHARF_RATE_LIMIT_ANONYMOUS), "from this address"
 
 

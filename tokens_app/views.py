@@ -16,6 +16,7 @@ from packages_app import repository_selectors
 from packages_app.exceptions import NameUnknown
 from packages_app.management_views import repository
 from ui.confirm import confirm_page, confirmed
+from throttling.pages import token_creation_wait
 
 from . import registry_tokens, selectors, services
 from .forms import TokenForm
@@ -35,6 +36,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_new(request: HttpRequest) -> HttpResponse:
     organizations = selectors.organization_names(user=request.user)
     form = TokenForm(request.POST or None, organizations=organizations)
+    if request.method == "POST" and (wait := token_creation_wait(request)) is not None:
+        form.add_error(None, f"Too many tokens created; try again in {wait} seconds.")
+        response = render(request, "tokens_app/token_new.html", {"form": form}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if request.method == "POST" and form.is_valid():
         try:
             new = services.token_create(

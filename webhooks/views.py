@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app.admin_scope import Scope, admin_scope
+from registry_site.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .forms import WebhookForm
@@ -99,6 +100,11 @@ def hook_action(
     scope = admin_scope(request, org, name, what="webhooks")
     found = selectors.hook_get(hook_id=hook_id, namespace=scope.namespace, package=scope.package)
     if action == "delete":
+        if not confirmed(request):
+            question = f"Delete the webhook to {found.url}? Its delivery history goes with it."
+            return confirm_page(
+                request, title="Delete webhook", question=question, button="Delete webhook", cancel=scope.url(found)
+            )
         _done(request, lambda: services.webhook_delete(webhook=found, user=request.user), "Webhook deleted.")
         return redirect(scope.url())
     if action == "ping":

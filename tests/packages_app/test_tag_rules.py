@@ -179,5 +179,5 @@ def test_the_pages_add_and_remove_rules(owner: Any, member: Any, client: Client)
     page = client.get("/orgs/acme/tag-rules")
     assert page.status_code == 200 and "v*" in page.content.decode()
     rule = tag_rules.tag_rules_of(namespace="acme").get()
-    assert client.post(f"/orgs/acme/tag-rules/{rule.id}/delete").status_code == 302
+    assert client.post(f"/orgs/acme/tag-rules/{rule.id}/delete", {"confirm": "yes"}).status_code == 302
     assert not tag_rules.tag_rules_of(namespace="acme").exists()

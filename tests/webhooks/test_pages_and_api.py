@@ -77,7 +77,7 @@ def test_a_package_admin_manages_a_package_hook_on_its_settings_page(
     assert client.post(f"/acme/app/-/settings/hooks/{hook.id}", edit).status_code == 302
     hook.refresh_from_db()
     assert hook.events == ["package.deleted"] and hook.active is False
-    assert client.post(f"/acme/app/-/settings/hooks/{hook.id}/delete").status_code == 302
+    assert client.post(f"/acme/app/-/settings/hooks/{hook.id}/delete", {"confirm": "yes"}).status_code == 302
     assert not Webhook.objects.exists()
 
 
