@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
 from accounts.services import is_owner
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import services, verify
 from .forms import TrustedIssuerForm

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import tag_rules
 from .admin_scope import admin_scope

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from packages_app import repository_selectors
 from packages_app.exceptions import NameUnknown
 from packages_app.management_views import repository
-from ui.confirm import confirm_page, confirmed
 from throttling.pages import token_creation_wait
+from ui.confirm import confirm_page, confirmed
 
 from . import registry_tokens, selectors, services
 from .forms import TokenForm

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app.admin_scope import Scope, admin_scope
-from registry_site.confirm import confirm_page, confirmed
+from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
 from .forms import WebhookForm

@@ -1,5 +1,5 @@
 """Deleting a webhook, a tag rule or a trusted CI issuer on the pages is a destructive action like the
-others (``registry_site/confirm.py``): a POST without ``confirm=yes`` changes nothing and answers the
+others (``ui/confirm.py``): a POST without ``confirm=yes`` changes nothing and answers the
 confirmation page, whose form repeats the request with ``confirm=yes``; with it, the thing goes."""
 
 from __future__ import annotations
