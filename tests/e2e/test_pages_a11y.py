@@ -213,6 +213,7 @@ def visits(site: Site) -> list[Visit]:
         Visit("package-tag-rules", f"{app}/-/settings/tag-rules", OWNER),
         Visit("token-list", "/settings/tokens/", SIGNED_IN),
         Visit("token-new", "/settings/tokens/new", OWNER),
+        Visit("storage-settings", "/settings/storage", SIGNED_IN),
         # Swagger UI is slow to render and the same page for everyone but the header the other pages cover
         Visit("api-docs", "/api/docs", OWNER, ready=".swagger-ui .opblock"),
         Visit("account_login", "/accounts/login/", ANON),
@@ -275,6 +276,7 @@ NOT_PAGES = {
     "favicon": "a redirect to the icon (tests/packages_app/test_settings_pages.py)",
     "ci-token": "JSON: CI jobs exchange their OIDC token here",
     "metrics": "Prometheus text for scrapers",
+    "registry-token-keys": "JSON Web Key Set: the registry tokens' public keys, for verifiers",
     "openid_connect_login": "a redirect to the identity provider (tests/e2e drive it with node-oidc-provider)",
     "openid_connect_callback": "the identity provider's redirect back (the OIDC end-to-end test)",
 }
