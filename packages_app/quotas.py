@@ -26,13 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
-from .exceptions import QuotaExceeded
+from accounts import selectors as account_selectors
+from accounts.models import Organization
+
+from .exceptions import Denied, NameUnknown, QuotaExceeded
 from .manifests import ParsedManifest
-from .models import Blob, Package, StorageQuota, Upload
+from .models import Blob, Manifest, Package, PackageBlob, StorageQuota, Upload
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,9 @@ def _package_limit_row(package_id: int) -> tuple[str, int]:
 # --- usage ----------------------------------------------------------------------------------------
 
 _REFS = Blob.manifests.through._meta.db_table  # manifest -> blob references (config, layers)
-_MANIFEST = "packages_app_manifest"
+_MANIFEST = Manifest._meta.db_table
 _PACKAGE = Package._meta.db_table
-_LINK = "packages_app_packageblob"
+_LINK = PackageBlob._meta.db_table
 _BLOB = Blob._meta.db_table
 
 # The blobs a namespace's usage counts: linked to one of its live packages and referenced by none of
@@ -158,6 +162,30 @@ def usage_of(namespace: str) -> Usage:
     """What the settings pages and the REST API show."""
     limit, source = limit_of(namespace)
     return Usage(namespace=namespace, used_bytes=_measure(namespace).used, limit_bytes=limit, source=source)
+
+
+def _readable_by(namespace: str, user: Any) -> bool:
+    """A namespace's usage is the person's own, their organization's (members), or any for site staff."""
+    if user.is_staff or user.get_username() == namespace:
+        return True
+    organization = Organization.objects.filter(name=namespace).first()
+    return organization is not None and account_selectors.is_member(organization=organization, user=user)
+
+
+def usage_for(*, namespace: str, user: Any) -> Usage:
+    """The usage ``user`` may read; anyone else gets what a missing owner gets (``NameUnknown``)."""
+    if not _readable_by(namespace, user):
+        raise NameUnknown(detail={"name": namespace})
+    return usage_of(namespace)
+
+
+def require_quota_admin(*, namespace: str, user: Any) -> None:
+    """Only site staff change a limit; others who may read the usage are refused (``Denied``), anyone
+    else gets what a missing owner gets."""
+    if not _readable_by(namespace, user):
+        raise NameUnknown(detail={"name": namespace})
+    if not user.is_staff:
+        raise Denied("Only the site's administrators can change storage quotas.")
 
 
 def quota_set(*, namespace: str, limit_bytes: int | None) -> Usage:

@@ -9,15 +9,15 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from packages_app import quotas
+
 register = template.Library()
 
 
 @register.filter
 def human_bytes(size: int) -> str:
     """``1.5 GiB``: the units of the storage quota's messages (``packages_app.quotas``)."""
-    from packages_app.quotas import human_bytes as render
-
-    return render(int(size))
+    return quotas.human_bytes(int(size))
 
 
 @register.filter

@@ -186,14 +186,17 @@ class Client:
             connection.close()
 
 
-def collect_until(stop: threading.Event, worker: Worker, results: list[Any], rounds: list[int]) -> None:
-    """Garbage collection again and again: here (a direct service call) and in the worker (the task).
-    With a grace period of 0 a blob is fair game from its upload to its manifest: the pause between
-    rounds lets pushes through sometimes (the others get MANIFEST_BLOB_UNKNOWN and retry)."""
+def collect_until(
+    stop: threading.Event, worker: Worker, results: list[Any], rounds: list[int], grace_seconds: int | None = 0
+) -> None:
+    """Garbage collection again and again: here (a direct service call) and, every other round, in a
+    worker (the task). With a grace period of 0 a blob is fair game from its upload to its manifest:
+    the pause between rounds lets pushes through sometimes (the others get MANIFEST_BLOB_UNKNOWN and
+    retry). ``grace_seconds=None`` collects with the configured grace period."""
     pace = random.Random(0)
     try:
         while not stop.is_set():
-            gc.garbage_collect(grace_seconds=0)
+            gc.garbage_collect(grace_seconds=grace_seconds)
             if rounds[0] % 2 == 0:
                 results.append(worker.send("collect_garbage"))
             rounds[0] += 1

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from packages_app import gc, storage
@@ -257,19 +256,6 @@ def _verify_pull(topo: Topology, pushed: storm.Pushed) -> None:
             assert "sha256:" + hashlib.sha256(stored.read()).hexdigest() == digest
 
 
-def _collect_until(stop: threading.Event, worker: storm.Worker, results: list[Any], rounds: list[int]) -> None:
-    """Collections here and, every other round, by whichever of the two workers takes the task."""
-    try:
-        while not stop.is_set():
-            gc.garbage_collect()
-            if rounds[0] % 2 == 0:
-                results.append(worker.send("collect_garbage"))
-            rounds[0] += 1
-            time.sleep(random.uniform(0.2, 0.6))
-    finally:
-        connection.close()
-
-
 def test_the_gc_storm_on_two_nodes_with_two_workers_loses_nothing_and_leaves_nothing(
     storm_topology: tuple[Topology, storm.Worker], settings: Any
 ) -> None:
@@ -277,7 +263,7 @@ def test_the_gc_storm_on_two_nodes_with_two_workers_loses_nothing_and_leaves_not
     shared = [storm.layer_tar({f"base{i}.txt": os.urandom(4096)}) for i in range(4)]
     clients = [storm.Client(topo.lb, n, shared) for n in range(3)]  # type: ignore[arg-type]
     stop, results, rounds = threading.Event(), list[Any](), [0]
-    collector = threading.Thread(target=_collect_until, args=(stop, worker, results, rounds))
+    collector = threading.Thread(target=storm.collect_until, args=(stop, worker, results, rounds, None))
     threads = [threading.Thread(target=c.run) for c in clients]
     collector.start()
     for thread in threads:
