@@ -345,6 +345,10 @@ def docker_engine() -> Iterator[DockerEngine]:
                 f"--data-root={root}/data",
                 f"--exec-root={root}/exec",
                 f"--pidfile={root}/dockerd.pid",
+                # one layer upload at a time: then the requests of one upload (POST, PATCH, PUT) follow each
+                # other with nothing between, and a round-robin balancer must send each to another node
+                # (tests/e2e/test_topology.py reads that from the nodes' access logs)
+                "--max-concurrent-uploads=1",
                 "-H",
                 engine.env["DOCKER_HOST"],
             ],

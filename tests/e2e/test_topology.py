@@ -11,6 +11,7 @@ import itertools
 import os
 import random
 import re
+import subprocess
 import threading
 import time
 import urllib.request
@@ -22,15 +23,16 @@ from typing import Any
 import pytest
 from celery import Celery
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from packages_app import gc, storage
 from packages_app.models import Blob, Manifest, Upload
 from tests.e2e import test_docker as docker_tests
 from tests.e2e import test_skopeo as skopeo_tests
 from tests.e2e import test_storm as storm
-from tests.e2e.conftest import DockerEngine
+from tests.e2e.conftest import DOCKER, DockerEngine, WharfServer
 from tests.e2e.test_docker import image_id, pushed_digest
-from tests.e2e.topology import Topology, access_lines, serving_node, topology
+from tests.e2e.topology import Topology, access_lines, connected, serving_node, topology, upload_hops
 from tests.packages_app import conftest as stores
 from tests.packages_app.conftest import BUCKET, S3Server, fresh_bucket, point_blobs_at
 
@@ -206,8 +208,11 @@ def test_docker_pushes_a_multi_layer_image_and_a_two_platform_list_through_the_b
     assert image_id(docker_engine, f"{repo}@{digest}") == built
     docker_engine.run("rmi", "-f", built)
     served = [line for node in topo.nodes for line in access_lines(node)]
-    patches = [n for n, node in enumerate(topo.nodes) for m, p, _ in access_lines(node) if m == "PATCH"]
-    assert len(set(patches)) == len(topo.nodes)  # the layers' uploads went to every node
+    hops = upload_hops(topo.nodes)  # docker's own upload sessions: POST, PATCH, PUT and who served each
+    assert len(hops) >= 4, hops  # three layers and the config
+    for session, nodes in hops.items():
+        assert len(nodes) >= 3 and all(a != b for a, b in itertools.pairwise(nodes)), (session, nodes)
+    print(f"\ndocker's uploads, POST/PATCH/PUT served by nodes: {sorted(hops.values())}")
     blob_gets = [status for method, path, status in served if method == "GET" and "/topo/layers/blobs/" in path]
     assert len(blob_gets) >= 4 and set(blob_gets) == {307}  # three layers and the config, all redirects
 
@@ -215,6 +220,60 @@ def test_docker_pushes_a_multi_layer_image_and_a_two_platform_list_through_the_b
     docker_tests.test_docker_manifest_pushes_a_two_platform_list_and_pull_picks_the_platform(
         balancer, docker_engine, tmp_path
     )
+
+
+def _kill_the_node_streaming(topo: Topology, package: str, held: float = 1.0, timeout: float = 120) -> WharfServer:
+    """SIGKILL the node in the middle of a PATCH to ``package``: while an upload session of it holds
+    its write lease (taken when a PATCH starts, released when it ends), the node that has held the
+    balancer's connection for ``held`` seconds (a health check or a small request takes milliseconds)."""
+    deadline, busy_since = time.monotonic() + timeout, dict.fromkeys(range(len(topo.nodes)), 0.0)
+    while time.monotonic() < deadline:
+        writing = Upload.objects.filter(package__name=package, lease_until__gt=timezone.now()).exists()
+        for number, node in enumerate(topo.nodes):
+            if not writing or node.process is None or not connected(node):
+                busy_since[number] = 0.0
+            elif not busy_since[number]:
+                busy_since[number] = time.monotonic()
+            elif time.monotonic() - busy_since[number] >= held:
+                node.kill()
+                return node
+        time.sleep(0.05)
+    raise AssertionError(f"no PATCH to {package} held a node for {held} s")
+
+
+def test_docker_retries_a_push_whose_node_was_killed_and_the_blob_verifies(
+    topo: Topology, docker_engine: DockerEngine, tmp_path: Path
+) -> None:
+    context = tmp_path / "big"
+    context.mkdir()
+    (context / "layer.bin").write_bytes(random.Random(9).randbytes(96 * MIB))  # random: gzip leaves it 96 MiB
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY layer.bin /\n")
+    repo = f"{topo.lb.host}/topo/killed"
+    docker_engine.run("build", "-q", "-t", f"{repo}:v1", str(context))
+    built = image_id(docker_engine, f"{repo}:v1")
+    pushing = subprocess.Popen(
+        [DOCKER, "push", f"{repo}:v1"], env=docker_engine.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        killed = _kill_the_node_streaming(topo, "topo/killed")
+        output, _ = pushing.communicate(timeout=300)
+    finally:
+        if pushing.poll() is None:
+            pushing.kill()
+    assert pushing.returncode == 0, output
+    assert killed.process is None and "Retrying in" in output, output  # docker saw the cut and retried
+    digest = pushed_digest(output)
+    docker_engine.run("rmi", "-f", built)
+    docker_engine.run("pull", f"{repo}@{digest}", timeout=300)
+    assert image_id(docker_engine, f"{repo}@{digest}") == built
+    docker_engine.run("rmi", "-f", built)
+    report = gc.storage_check(verify=True)  # every blob row has its bytes and they hash to the digest
+    assert report.consistent, (report.orphan_keys, report.missing, report.corrupt)
+    assert not report.leaked_uploads, report.leaked_uploads
+    pushed = Manifest.objects.get(package__name="topo/killed", digest=digest)
+    sizes = sorted(pushed.blobs.values_list("size", flat=True))
+    assert len(sizes) == 2 and sizes[1] > 90 * MIB, sizes  # the config and the one layer, stored once
 
 
 def test_skopeo_copies_an_index_in_and_out_through_the_balancer(topo: Topology, skopeo: str, tmp_path: Path) -> None:

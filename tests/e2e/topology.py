@@ -24,7 +24,13 @@ from typing import Any
 from tests.e2e.conftest import ROOT, Response, WharfServer, free_port, server_database_url
 
 PART_SIZE = 5 * 1024 * 1024
-ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3})')
+ACCESS_LINE = re.compile(
+    r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3})(?: "(?P<location>[^"]*)" "(?P<range>[^"]*)")?'
+)
+# The nodes' access log adds the response's Location and Range, so an upload's POST (whose path names
+# no session) can be tied to the session it opened, and its PATCHes ordered by the offset they reached.
+ACCESS_FORMAT = '%(t)s "%(r)s" %(s)s "%({location}o)s" "%({range}o)s"'
+UPLOAD_SESSION = re.compile(r"/blobs/uploads/(?P<session>[0-9a-zA-Z-]{8,})")
 
 _HAPROXY = """global
     maxconn 512
@@ -34,6 +40,9 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    # a health check on a loaded machine may take a second; a node marked down by a slow check would
+    # break round-robin (and the tests that read it); a killed node refuses at once and is down in 1 s
+    timeout check 3s
     # each request is balanced on its own: no stickiness, no reuse of a server connection
     option http-server-close
     retries 3
@@ -71,7 +80,7 @@ class LoadBalancer:
 
     def start(self, timeout: float = 20) -> None:
         servers = "\n".join(
-            f"    server node{n} 127.0.0.1:{node.port} check inter 300 fall 1 rise 2"
+            f"    server node{n} 127.0.0.1:{node.port} check inter 500 fall 2 rise 2"
             for n, node in enumerate(self.nodes, 1)
         )
         config = self.directory / "haproxy.cfg"
@@ -125,10 +134,35 @@ def access_lines(node: WharfServer) -> list[tuple[str, str, int]]:
     return lines
 
 
+def upload_hops(nodes: list[WharfServer]) -> dict[str, list[int]]:
+    """Each upload session's requests (the POST that opened it, its PATCHes, the PUT that closed it) and
+    the number of the node that served each, in order: from the nodes' own access logs. The requests of
+    one session never overlap (a client sends the next only after the answer), so POST, then PATCHes in
+    the order of the offset each reached (its answer's Range), then PUT is the session's order."""
+    steps: dict[str, list[tuple[int, int, int]]] = {}  # session: (phase, offset reached, node)
+    for number, node in enumerate(nodes):
+        for match in ACCESS_LINE.finditer(node.log.read_text(errors="replace")):
+            method, status = match["method"], int(match["status"])
+            offset = re.fullmatch(r"\d+-(\d+)", match["range"] or "")  # gunicorn logs "-" where there is none
+            reached = int(offset[1]) if offset else 0
+            where = match["path"] if method in {"PATCH", "PUT"} else (match["location"] or "")
+            found = UPLOAD_SESSION.search(where)
+            if found is None or method not in {"POST", "PATCH", "PUT"} or status >= 400:
+                continue
+            phase = {"POST": 0, "PATCH": 1, "PUT": 2}[method]
+            steps.setdefault(found["session"], []).append((phase, reached, number))
+    return {session: [node for _, _, node in sorted(seen)] for session, seen in steps.items()}
+
+
+def connected(node: WharfServer) -> bool:
+    """Whether the node holds an open connection (the balancer's: a request in flight)."""
+    return _has_established(node.port)
+
+
 def serving_node(lb: LoadBalancer) -> WharfServer:
     """The node holding the load balancer's one open connection to a node (a request in flight)."""
     for node in lb.nodes:
-        if _has_established(node.port):
+        if connected(node):
             return node
     raise AssertionError("no node has a request in flight")
 
@@ -200,6 +234,7 @@ def topology(directory: Path, s3: dict[str, str], broker: str, queue: str, *, no
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": broker,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'",
         **s3,
         **(extra_env or {}),
     }
