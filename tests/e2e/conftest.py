@@ -88,8 +88,30 @@ class Response:
     body: bytes
 
 
+class LoopbackServer:
+    """Something tests talk HTTP to on a loopback ``port``: one request per connection."""
+
+    port: int
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            answer = conn.getresponse()
+            return Response(answer.status, answer.headers, answer.read())
+        finally:
+            conn.close()
+
+
 @dataclass
-class WharfServer:
+class WharfServer(LoopbackServer):
     """One gunicorn (master + workers, one process group) serving ``data_dir`` on ``port``."""
 
     data_dir: Path
@@ -202,22 +224,6 @@ class WharfServer:
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> Response:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            answer = conn.getresponse()
-            return Response(answer.status, answer.headers, answer.read())
-        finally:
-            conn.close()
 
 
 # gunicorn's access log: ... "METHOD /path HTTP/1.1" STATUS SIZE ...

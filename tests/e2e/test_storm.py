@@ -29,7 +29,8 @@ from django.db.models import Exists, OuterRef
 
 from packages_app import gc
 from packages_app.models import Blob, Manifest, Package
-from tests.e2e.conftest import ROOT, WharfServer
+from tests.e2e.conftest import WharfServer
+from tests.e2e.workers import celery_worker, drop_queue
 from tests.oci import Image, layer_tar, make_image
 
 pytestmark = pytest.mark.e2e
@@ -81,37 +82,13 @@ def storm_server(wharf_server: WharfServer, settings: Any) -> Iterator[tuple[Wha
     wharf_server.restart()
     collector = {"WHARF_GC_GRACE_SECONDS": "0", "WHARF_UPLOAD_TIMEOUT": "0"}
     settings.WHARF_GC_GRACE_SECONDS, settings.WHARF_UPLOAD_TIMEOUT = 0, 0
-    log = wharf_server.data_dir / "worker.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
-             "-n", f"{queue}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=wharf_server.env() | collector, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
     app = Celery("storm-client", broker=REDIS, backend=REDIS)
-    worker = Worker(process, log, queue, app)
     try:
-        _wait_ready(worker)
-        yield wharf_server, worker
+        with celery_worker(wharf_server.data_dir / "worker.log", wharf_server.env() | collector, queue) as started:
+            yield wharf_server, Worker(started.process, started.log, queue, app)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.delete(queue)
+        drop_queue(REDIS, queue)
         app.close()
-
-
-def _wait_ready(worker: Worker) -> None:
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.log.read_text(errors="replace"):
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the Celery worker did not start:\n{worker.log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.2)
 
 
 # --- a client --------------------------------------------------------------------------------------

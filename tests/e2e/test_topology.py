@@ -33,6 +33,7 @@ from tests.e2e import test_storm as storm
 from tests.e2e.conftest import DOCKER, DockerEngine, WharfServer
 from tests.e2e.test_docker import image_id, pushed_digest
 from tests.e2e.topology import Topology, access_lines, connected, serving_node, topology, upload_hops
+from tests.e2e.workers import drop_queue
 from tests.packages_app import conftest as stores
 from tests.packages_app.conftest import BUCKET, S3Server, fresh_bucket, point_blobs_at
 
@@ -63,10 +64,7 @@ def _running(request: pytest.FixtureRequest, settings: Any, tmp_path: Path, **kw
     finally:
         client.close()
         storage.blob_store.cache_clear()
-        app = Celery("topology-client", broker=REDIS)
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.delete(queue)
-        app.close()
+        drop_queue(REDIS, queue)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery import Celery
 from django.contrib.auth import get_user_model
 
 from accounts.services import organization_create
 from packages_app.models import Manifest, Tag
 from tests.conftest import make_pat
-from tests.e2e.conftest import ROOT, DockerEngine, WharfServer
+from tests.e2e.conftest import DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest, pushed_digest_of_list
 from tests.e2e.test_storm import REDIS, redis_answers
+from tests.e2e.workers import celery_worker, drop_queue
 from tests.webhooks.listener import Listener, Received, listening
 
 pytestmark = pytest.mark.e2e
@@ -54,32 +53,11 @@ def hooked_server(wharf_server: WharfServer) -> Iterator[WharfServer]:
         }
     )
     wharf_server.restart()
-    log = wharf_server.data_dir / "worker.log"
-    with open(log, "ab") as out:
-        worker = subprocess.Popen(
-            [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
-             "-n", f"{queue}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=wharf_server.env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{log.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.2)
-        yield wharf_server
+        with celery_worker(wharf_server.data_dir / "worker.log", wharf_server.env(), queue):
+            yield wharf_server
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        app = Celery("hooks-cleanup", broker=REDIS)
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.delete(queue)
-        app.close()
+        drop_queue(REDIS, queue)
 
 
 def wait_for(listener: Listener, event: str, count: int, timeout: float = 60) -> list[Received]:

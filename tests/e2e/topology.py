@@ -10,10 +10,7 @@ keys come from the one ``WHARF_SECRET_KEY`` every node is given, sessions are da
 from __future__ import annotations
 
 import contextlib
-import http.client
-import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import ROOT, Response, WharfServer, free_port, server_database_url
+from tests.e2e.conftest import LoopbackServer, WharfServer, free_port, server_database_url
+from tests.e2e.workers import CeleryProcess, start_worker, stop_worker, wait_ready
 
 PART_SIZE = 5 * 1024 * 1024
 ACCESS_LINE = re.compile(
@@ -62,7 +60,7 @@ backend nodes
 
 
 @dataclass
-class LoadBalancer:
+class LoadBalancer(LoopbackServer):
     """HAProxy in front of the nodes; looks like a ``WharfServer`` to the clients (``host``, ``request``)."""
 
     directory: Path
@@ -108,22 +106,6 @@ class LoadBalancer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> Response:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            answer = conn.getresponse()
-            return Response(answer.status, answer.headers, answer.read())
-        finally:
-            conn.close()
 
 
 def access_lines(node: WharfServer) -> list[tuple[str, str, int]]:
@@ -179,46 +161,10 @@ def _has_established(port: int) -> bool:
 
 
 @dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def start_worker(directory: Path, env: dict[str, str], queue: str, number: int) -> Worker:
-    log = directory / f"worker{number}.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/celery"), "-A", "registry_site", "worker", "--pool=solo", "-Q", queue,
-             "-n", f"{queue}-{number}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    return Worker(process, log)
-
-
-def wait_ready(worker: Worker, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while "ready." not in worker.log.read_text(errors="replace"):
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"Celery worker did not start:\n{worker.log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-
-
-def stop_worker(worker: Worker) -> None:
-    if worker.process.poll() is None:
-        os.killpg(worker.process.pid, signal.SIGTERM)
-    try:
-        worker.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.process.pid, signal.SIGKILL)
-        worker.process.wait()
-
-
-@dataclass
 class Topology:
     lb: LoadBalancer
     nodes: list[WharfServer]
-    workers: list[Worker]
+    workers: list[CeleryProcess]
     queue: str
     env: dict[str, str]
 
@@ -252,11 +198,12 @@ def topology(directory: Path, s3: dict[str, str], broker: str, queue: str, *, no
         lb.start()
         started.append(lb)
         env = servers[0].env() | (worker_env or {})
-        running = [start_worker(directory, env, queue, n) for n in range(1, workers + 1)]
+        logs = [directory / f"worker{n}.log" for n in range(1, workers + 1)]
+        running = [start_worker(log, env, queue, f"{queue}-{n}") for n, log in enumerate(logs, 1)]
         started.extend(running)
         for worker in running:
             wait_ready(worker)
         yield Topology(lb, servers, running, queue, env)
     finally:
         for part in reversed(started):
-            stop_worker(part) if isinstance(part, Worker) else part.stop()
+            stop_worker(part) if isinstance(part, CeleryProcess) else part.stop()
