@@ -1,5 +1,6 @@
 """Metrics read at scrape time from the shared state every process sees (the database, the broker),
-so they are right whichever process answers the scrape."""
+so they are right whichever process answers the scrape: the apps' registered readings
+(``observability.gauges``) and the Celery queue's depth."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from collections.abc import Iterator
 
 from celery import current_app
 from django.conf import settings
-from django.db.models import Count
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from packages_app.models import Upload
-from webhooks.models import Delivery
+from . import gauges
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +31,7 @@ def queue_depth() -> int | None:
 
 class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "wharf_upload_sessions_open", "Blob upload sessions open.", value=Upload.objects.count()
-        )
-        deliveries = CounterMetricFamily(
-            "wharf_webhook_deliveries",
-            "Webhook deliveries logged, by status (succeeded, failed, retrying, pending).",
-            labels=["status"],
-        )
-        counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-        for status in Delivery.Status.values:
-            deliveries.add_metric([status], counts.get(status, 0))
-        yield deliveries
+        yield from gauges.registered()  # the apps' own readings (upload sessions, webhook deliveries, ...)
         depth = queue_depth()
         if depth is not None:
             yield GaugeMetricFamily("wharf_celery_queue_depth", "Tasks waiting in the Celery queue.", value=depth)

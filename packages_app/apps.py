@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-from registry_site import connections
-
 
 class PackagesAppConfig(AppConfig):
     name = "packages_app"
@@ -11,7 +9,6 @@ class PackagesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register this app's Celery tasks in every process (web too): events enqueue them by name.
-        from . import tasks  # noqa: F401
-
-        connections.install()
+        # Register this app's Celery tasks in every process (web too): events enqueue them by name;
+        # and its readings for the metrics endpoint.
+        from . import gauges, tasks  # noqa: F401

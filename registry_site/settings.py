@@ -70,6 +70,7 @@ ALLOWED_HOSTS = [h.strip() for h in envstr("WHARF_ALLOWED_HOSTS", "*").split(","
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("WHARF_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
 
 INSTALLED_APPS = [
+    "registry_site.apps.RegistrySiteConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -9,5 +9,6 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register this app's Celery tasks in every process (web too): events enqueue them by name.
-        from . import tasks  # noqa: F401
+        # Register this app's Celery tasks in every process (web too): events enqueue them by name;
+        # and its readings for the metrics endpoint.
+        from . import gauges, tasks  # noqa: F401
