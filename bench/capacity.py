@@ -20,11 +20,11 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import QuerySet  # noqa: E402
 
 from packages_app import selectors  # noqa: E402
-from packages_app.models import Blob, Manifest, Package, PackageBlob, Tag  # noqa: E402
+from packages_app.models import Blob, Manifest, Package, Tag  # noqa: E402
 from packages_app.reviews import review_due_soon  # noqa: E402
 
 TABLES = [
@@ -95,7 +95,21 @@ def main() -> None:
             digest=blob.digest, packageblob__package__name=package.name, packageblob__package__deleted_at__isnull=True
         )[:1],
     )
-    plan("Link renewal on upload or mount", PackageBlob.objects.filter(package=package, blob=blob))
+    statement(
+        "Link renewal on upload or mount",
+        "INSERT INTO packages_app_packageblob (package_id, blob_id, created_at) "
+        f"VALUES ({package.id}, {blob.id}, now()) "
+        "ON CONFLICT (package_id, blob_id) DO UPDATE SET created_at = EXCLUDED.created_at",
+    )  # what services.blobs.link_blob's bulk_create(update_conflicts=True) sends
+
+
+def statement(title: str, sql: str) -> None:
+    """The plan of a writing statement, run in a transaction that is rolled back."""
+    print(f"\n### {title}\n\n```sql\n{sql}\n```\n")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        print("```\n" + "\n".join(row[0] for row in cursor.fetchall()) + "\n```")
+        transaction.set_rollback(True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,9 +38,22 @@ from .hashing import ResumableHash
 from .models import Blob, Package, Upload
 from .names import Digest, parse_digest
 from .selectors import live_uploads, upload_get
-from .services.blobs import _link_blob as link_blob
+from .services.blobs import link_blob
 from .services.packages import package_for_write
 from .storage import BlobStore, blob_store
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The bytes one request appends to a session (PATCH, or the closing PUT's body): ``data`` as it
+    streams in, and what the client said of it: ``start``/``end`` (``Content-Range``, inclusive) and
+    ``length`` (``Content-Length``; None for a body without one, Transfer-Encoding: chunked)."""
+
+    data: Iterable[bytes] = ()
+    start: int | None = None
+    end: int | None = None
+    length: int | None = None
+
 
 # A writer holds its session's lease for LEASE seconds and renews it every RENEW seconds while bytes
 # flow, so a request that dies (even by SIGKILL) frees the session within LEASE seconds.
@@ -90,19 +104,27 @@ def _create_session(package: Package, user: Any) -> Upload:
 
 
 def _take_lease(upload: Upload) -> uuid.UUID:
-    """Make this request the only writer of ``upload`` (waits for a dying writer's lease to lapse)."""
+    """Make this request the only writer of ``upload`` (waits for a dying writer's lease to lapse).
+
+    The lease is taken only while the session's offset is still the one ``upload`` was read with:
+    offset, hash state and store state change together and only under a lease, so then the row read
+    before is the row as it is, and needs no second read. Otherwise it is read again and tried again."""
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     while True:
         token, now = uuid.uuid4(), timezone.now()
         free = Q(lease_token__isnull=True) | Q(lease_until__lt=now)
-        taken = Upload.objects.filter(free, id=upload.id).update(
+        taken = Upload.objects.filter(free, id=upload.id, offset=upload.offset).update(
             lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS)
         )
         if taken:
-            upload.refresh_from_db()
+            upload.lease_token = token
             return token
-        if not Upload.objects.filter(id=upload.id).exists():
-            raise BlobUploadUnknown()
+        try:
+            upload.refresh_from_db(fields=["offset", "hash_state", "storage_state", "lease_token", "lease_until"])
+        except Upload.DoesNotExist:
+            raise BlobUploadUnknown() from None
+        if upload.lease_token is None or upload.lease_until is None or upload.lease_until < timezone.now():
+            continue  # free, only the offset had moved on: take it at the new offset
         if time.monotonic() > deadline:
             raise UploadRangeInvalid("another request is writing to this upload", offset=upload.offset)
         time.sleep(0.1)
@@ -118,8 +140,9 @@ def _release_lease(upload: Upload, token: uuid.UUID) -> None:
     Upload.objects.filter(id=upload.id, lease_token=token).update(lease_token=None, lease_until=None)
 
 
-def _check_range(upload: Upload, start: int | None, length: int | None, end: int | None) -> None:
+def _check_range(upload: Upload, chunk: Chunk) -> None:
     """Chunks must come in order (spec: 416 otherwise) and say their length truthfully."""
+    start, end, length = chunk.start, chunk.end, chunk.length
     if start is not None and start != upload.offset:
         raise UploadRangeInvalid(offset=upload.offset)
     if end is not None and start is not None and length is not None and end - start + 1 != length:
@@ -171,52 +194,50 @@ def _stream(
     return upload.offset + received, hasher, state
 
 
-def _commit_chunk(upload: Upload, token: uuid.UUID, offset: int, hasher: ResumableHash, state: dict[str, Any]) -> None:
-    """Record the new offset, hash state and store state together, in one conditional UPDATE."""
+def _commit_chunk(
+    upload: Upload,
+    token: uuid.UUID,
+    offset: int,
+    hasher: ResumableHash,
+    state: dict[str, Any],
+    *,
+    release: bool,
+) -> None:
+    """Record the new offset, hash state and store state together, in one conditional UPDATE; with
+    ``release``, the same UPDATE gives up the lease (the end of a PATCH)."""
+    lease: dict[str, Any] = {"lease_token": None, "lease_until": None} if release else {}
     updated = Upload.objects.filter(id=upload.id, lease_token=token, offset=upload.offset).update(
-        offset=offset, hash_state=hasher.state(), storage_state=state, updated_at=timezone.now()
+        offset=offset, hash_state=hasher.state(), storage_state=state, updated_at=timezone.now(), **lease
     )
     if not updated:
         raise BlobUploadInvalid("the upload session was taken over by another request")
     upload.offset, upload.hash_state, upload.storage_state = offset, hasher.state(), state
+    if release:
+        upload.lease_token = None
 
 
 def upload_append(
-    *,
-    name: str,
-    upload_id: str,
-    chunks: Iterable[bytes],
-    start: int | None = None,
-    end: int | None = None,
-    length: int | None = None,
-    store: BlobStore | None = None,
-    user: Any = None,
+    *, name: str, upload_id: str, chunk: Chunk, store: BlobStore | None = None, user: Any = None
 ) -> Upload:
     """Append one chunk (PATCH). Returns the session with its new offset."""
     store = store or blob_store()
     upload = upload_get(name=name, upload_id=upload_id, user=user)
-    quotas.check_upload(upload, length=length)  # before any byte; a chunk without a length: at the PUT
+    quotas.check_upload(upload, length=chunk.length)  # before any byte; a chunk without a length: at the PUT
     token = _take_lease(upload)
     try:
-        _append(upload, token, chunks, start, end, length, store)
+        _append(upload, token, chunk, store, release=True)
     finally:
-        _release_lease(upload, token)
+        if upload.lease_token == token:  # the chunk failed before its commit gave the lease up
+            _release_lease(upload, token)
     return upload
 
 
-def _append(
-    upload: Upload,
-    token: uuid.UUID,
-    chunks: Iterable[bytes],
-    start: int | None,
-    end: int | None,
-    length: int | None,
-    store: BlobStore,
-) -> ResumableHash:
-    """Under the session's lease: check the chunk's range, stream it, record it. Returns the hash."""
-    _check_range(upload, start, length, end)
-    offset, hasher, state = _write_chunk(upload, token, chunks, length, store)
-    _commit_chunk(upload, token, offset, hasher, state)
+def _append(upload: Upload, token: uuid.UUID, chunk: Chunk, store: BlobStore, *, release: bool) -> ResumableHash:
+    """Under the session's lease: check the chunk's range, stream it, record it (``release``: and give
+    the lease up in the same UPDATE). Returns the hash."""
+    _check_range(upload, chunk)
+    offset, hasher, state = _write_chunk(upload, token, chunk.data, chunk.length, store)
+    _commit_chunk(upload, token, offset, hasher, state, release=release)
     return hasher
 
 
@@ -239,6 +260,7 @@ def discard_session(upload: Upload, store: BlobStore) -> None:
     """Remove a session and every byte it stored (its committed key too: no blob row points at it)."""
     store.discard(str(upload.id), upload.storage_state)
     Upload.objects.filter(id=upload.id).delete()
+    upload.lease_token = None
 
 
 def upload_finish(
@@ -246,10 +268,7 @@ def upload_finish(
     name: str,
     upload_id: str,
     digest: str,
-    chunks: Iterable[bytes] = (),
-    start: int | None = None,
-    end: int | None = None,
-    length: int | None = None,
+    chunk: Chunk = Chunk(),
     store: BlobStore | None = None,
     user: Any = None,
 ) -> Blob:
@@ -260,30 +279,22 @@ def upload_finish(
     store = store or blob_store()
     wanted = parse_digest(digest)
     upload = upload_get(name=name, upload_id=upload_id, user=user)
-    return _finish(upload, wanted, chunks, start, end, length, store)
+    return _finish(upload, wanted, chunk, store)
 
 
-def _finish(
-    upload: Upload,
-    wanted: Digest,
-    chunks: Iterable[bytes],
-    start: int | None,
-    end: int | None,
-    length: int | None,
-    store: BlobStore,
-) -> Blob:
+def _finish(upload: Upload, wanted: Digest, chunk: Chunk, store: BlobStore) -> Blob:
     digest = str(wanted)
     token = _take_lease(upload)
     try:
         key = store.committed(str(upload.id), upload.storage_state)
         if key is not None:
-            return _finish_committed(upload, wanted, chunks, key, store)
-        _within_quota(upload, store, length, digest)
-        hasher = _append(upload, token, chunks, start, end, length, store)
+            return _finish_committed(upload, wanted, chunk.data, key, store)
+        _within_quota(upload, store, chunk.length, digest)
+        hasher = _append(upload, token, chunk, store, release=False)
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
             discard_session(upload, store)
             raise DigestInvalid(detail={"digest": digest})
-        if length is None:  # a body without a length: checked now, before its bytes become a blob
+        if chunk.length is None:  # a body without a length: checked now, before its bytes become a blob
             _within_quota(upload, store, 0, digest)
         # Commit under the digest we computed, never under the unverified one the client claims:
         # a wrong claim must not replace the bytes of a blob already stored under that digest.
@@ -295,7 +306,8 @@ def _finish(
             raise DigestInvalid(detail={"digest": digest})
         return _publish_blob(upload, str(wanted), upload.offset, key, store)
     finally:
-        _release_lease(upload, token)
+        if upload.lease_token == token:  # not when the session is gone (published, discarded)
+            _release_lease(upload, token)
 
 
 def _within_quota(upload: Upload, store: BlobStore, length: int | None, digest: str) -> None:
@@ -337,8 +349,9 @@ def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobS
         blob, created = Blob.objects.select_for_update(no_key=True).get_or_create(
             digest=digest, defaults={"size": size, "storage_key": key}
         )
-        link_blob(upload.package, blob)
+        link_blob(upload.package_id, blob)
         Upload.objects.filter(id=upload.id).delete()
+    upload.lease_token = None  # the session is gone with its lease
     if not created:
         store.delete(key)  # the same content is already stored under another upload's key
     return blob
@@ -351,17 +364,16 @@ def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, 
     try:
         discard_session(upload, store)
     finally:
-        _release_lease(upload, token)
+        if upload.lease_token == token:  # the discard failed before the row went
+            _release_lease(upload, token)
 
 
-def blob_upload_monolithic(
-    *, name: str, digest: str, chunks: Iterable[bytes], length: int | None, user: Any = None
-) -> Blob:
+def blob_upload_monolithic(*, name: str, digest: str, chunk: Chunk, user: Any = None) -> Blob:
     """POST ?digest=: the whole blob in one request."""
     wanted = parse_digest(digest)
     upload = upload_start(name=name, user=user)
     try:
-        return _finish(upload, wanted, chunks, None, None, length, blob_store())
+        return _finish(upload, wanted, chunk, blob_store())
     except BaseException:
         if Upload.objects.filter(id=upload.id).exists():
             discard_session(upload, blob_store())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 from packages_app.exceptions import RangeNotSatisfiable, UploadRangeInvalid
@@ -39,8 +40,9 @@ def blob_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def content_range(header: str | None, offset: int) -> tuple[int | None, int | None]:
-    """Start and end of a PATCH/PUT chunk's ``Content-Range`` (inclusive), if it has one.
+def content_range(header: str | None, offset: Callable[[], int]) -> tuple[int | None, int | None]:
+    """Start and end of a PATCH/PUT chunk's ``Content-Range`` (inclusive), if it has one. ``offset``
+    tells where the upload stands, for the 416 of a malformed header (asked only then).
 
     distribution-spec "Pushing a blob in chunks" has one form only, ``<start>-<end>`` in ASCII digits:
     RFC 9110's ``bytes 0-9/10`` and ``0-9/*`` are refused (416), as a client that sends them expects
@@ -49,10 +51,10 @@ def content_range(header: str | None, offset: int) -> tuple[int | None, int | No
         return None, None
     match = _CONTENT_RANGE.fullmatch(header.strip())
     if not match:
-        raise UploadRangeInvalid("Content-Range must look like <start>-<end>", offset=offset)
+        raise UploadRangeInvalid("Content-Range must look like <start>-<end>", offset=offset())
     start, end = int(match.group(1)), int(match.group(2))
     if end < start:
-        raise UploadRangeInvalid("Content-Range ends before it starts", offset=offset)
+        raise UploadRangeInvalid("Content-Range ends before it starts", offset=offset())
     return start, end
 
 

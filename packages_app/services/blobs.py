@@ -16,11 +16,16 @@ from ..selectors import package_get
 from .packages import package_for_write
 
 
-def _link_blob(package: Package, blob: Blob) -> None:
-    """Link ``blob`` into ``package``; a link that exists is renewed, so the garbage collector's grace
-    period counts from the latest upload or mount (REGISTRY.md "Background work")."""
-    if not PackageBlob.objects.filter(package=package, blob=blob).update(created_at=timezone.now()):
-        PackageBlob.objects.get_or_create(package=package, blob=blob)
+def link_blob(package_id: int, blob: Blob) -> None:
+    """Link ``blob`` into the package ``package_id``; a link that exists is renewed, so the garbage collector's grace
+    period counts from the latest upload or mount (REGISTRY.md "Background work"). One statement
+    (INSERT … ON CONFLICT DO UPDATE), so two pushes linking the same blob at once cannot collide."""
+    PackageBlob.objects.bulk_create(
+        [PackageBlob(package_id=package_id, blob=blob, created_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["package", "blob"],
+        update_fields=["created_at"],
+    )
 
 
 def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob | None:
@@ -37,7 +42,7 @@ def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob
         if blob is None:
             return None
         quotas.check_mount(package, blob)
-        _link_blob(package, blob)
+        link_blob(package.id, blob)
     return blob
 
 

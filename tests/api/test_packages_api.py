@@ -13,6 +13,7 @@ from packages_app.models import Manifest, Package
 from packages_app.services.grants import access_grant
 from packages_app.services.manifests import manifest_put
 from packages_app.services.packages import package_for_write, package_set_visibility
+from packages_app.uploads import Chunk
 from tests.conftest import make_pat
 from tests.oci import make_image
 
@@ -28,7 +29,7 @@ def app(owner: Any, member: Any, outsider: Any) -> Any:
         package = package_for_write(name=name, user=owner)
         image = make_image(seed=name)
         for digest, data in image.blobs.items():
-            uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=owner)
+            uploads.blob_upload_monolithic(name=name, digest=digest, chunk=Chunk([data], length=len(data)), user=owner)
         manifest_put(
             name=name, reference="v1", body=image.manifest, content_type=image.media_type, tags=["latest"], user=owner
         )

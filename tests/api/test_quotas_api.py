@@ -14,6 +14,7 @@ from django.test import Client
 from packages_app import uploads
 from packages_app.models import StorageQuota
 from packages_app.services import manifests
+from packages_app.uploads import Chunk
 from tests.conftest import make_pat
 from tests.oci import Image, layer_tar, make_image
 
@@ -23,7 +24,7 @@ SHARED = layer_tar({"base.txt": b"a base layer both images share\n" * 64})
 
 def push(name: str, image: Image, user: Any) -> None:
     for digest, data in image.blobs.items():
-        uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=user)
+        uploads.blob_upload_monolithic(name=name, digest=digest, chunk=Chunk([data], length=len(data)), user=user)
     manifests.manifest_put(name=name, reference="v1", body=image.manifest, content_type=image.media_type, user=user)
 
 

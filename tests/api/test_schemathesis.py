@@ -15,6 +15,7 @@ from schemathesis.checks import not_a_server_error
 from packages_app import uploads
 from packages_app.services.manifests import manifest_put
 from packages_app.services.packages import package_for_write
+from packages_app.uploads import Chunk
 from tests.conftest import make_pat
 from tests.oci import make_image
 
@@ -40,7 +41,9 @@ def alices_token(owner: Any, member: Any, keep_connection: None) -> str:
     image = make_image(seed="schemathesis")
     package_for_write(name="acme/app", user=owner)
     for digest, data in image.blobs.items():
-        uploads.blob_upload_monolithic(name="acme/app", digest=digest, chunks=[data], length=len(data), user=owner)
+        uploads.blob_upload_monolithic(
+            name="acme/app", digest=digest, chunk=Chunk([data], length=len(data)), user=owner
+        )
     manifest_put(name="acme/app", reference="v1", body=image.manifest, content_type=image.media_type, user=owner)
     return make_pat(owner, "read:packages", "write:packages", "delete:packages")
 

@@ -16,6 +16,7 @@ from packages_app import gc, sweep, tasks, uploads
 from packages_app.models import Blob, BlobReview, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
+from packages_app.uploads import Chunk
 from tests.oci import Image, make_image, sha256
 from tests.packages_app.conftest import Backend
 
@@ -220,7 +221,7 @@ def test_an_upload_of_the_same_bytes_during_collection_keeps_its_own_bytes(
 def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: Any, backend: Backend) -> None:
     store = blob_store()
     in_progress = uploads.upload_start(name=NAME)
-    uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunks=[b"partial"])
+    uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunk=Chunk([b"partial"]))
     crashed = uploads.upload_start(name=NAME)
     store.commit(str(crashed.id), crashed.storage_state, Digest("sha256", hashlib.sha256(b"").hexdigest()))
     Upload.objects.filter(id=crashed.id).delete()  # as if the process died after committing

@@ -15,6 +15,7 @@ from django.utils import timezone
 from packages_app import uploads
 from packages_app.models import DownloadCount, Manifest, Package, Visibility
 from packages_app.services.manifests import manifest_put
+from packages_app.uploads import Chunk
 from tests.oci import OCI_INDEX, OCI_MANIFEST, Image, canonical, make_image, make_index, sha256
 
 COSIGN = "application/vnd.dev.cosign.artifact.sig.v1+json"
@@ -26,7 +27,7 @@ SPDX = "application/spdx+json"
 
 def push_image(name: str, image: Image, tag: str | None = "latest", user: Any = None) -> Manifest:
     for digest, data in image.blobs.items():
-        uploads.blob_upload_monolithic(name=name, digest=digest, chunks=[data], length=len(data), user=user)
+        uploads.blob_upload_monolithic(name=name, digest=digest, chunk=Chunk([data], length=len(data)), user=user)
     manifest, _ = manifest_put(
         name=name, reference=tag or image.digest, body=image.manifest, content_type=image.media_type, user=user
     )

@@ -12,6 +12,7 @@ from packages_app import sweep, uploads
 from packages_app.models import StoreSweep, Upload
 from packages_app.names import Digest
 from packages_app.storage import BlobStore, blob_store
+from packages_app.uploads import Chunk
 from tests.packages_app.conftest import Backend
 
 NAME = "acme/app"
@@ -33,7 +34,7 @@ def test_a_sweep_stopped_after_a_page_resumes_where_it_was(registry: Any, backen
         assert registry.push_blob(NAME, f"kept {n}".encode()).status_code == 201
     orphans = crashed_commits(store, 4)
     in_progress = uploads.upload_start(name=NAME)
-    uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunks=[b"partial"])
+    uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunk=Chunk([b"partial"]))
     listing = list(store.stored_keys())
     assert listing == sorted(listing) and len(listing) == 7  # in order, without the session's area
     first = sweep.sweep_orphans(page_size=3, max_pages=1, keys_per_second=0)

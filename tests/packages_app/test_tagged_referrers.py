@@ -13,6 +13,7 @@ from django.test import Client
 from packages_app import metadata, uploads
 from packages_app.models import Manifest, Package, Visibility
 from packages_app.services.manifests import manifest_put
+from packages_app.uploads import Chunk
 from tests.conftest import make_pat
 from tests.oci import Image, canonical, make_image, sha256
 
@@ -28,7 +29,7 @@ LABELS = {
 def push(image: Image, tag: str | None, user: Any) -> Manifest:
     """Push as a client does, then run the extraction the worker would run after the commit."""
     for digest, data in image.blobs.items():
-        uploads.blob_upload_monolithic(name="acme/app", digest=digest, chunks=[data], length=len(data), user=user)
+        uploads.blob_upload_monolithic(name="acme/app", digest=digest, chunk=Chunk([data], length=len(data)), user=user)
     manifest, _ = manifest_put(
         name="acme/app", reference=tag or image.digest, body=image.manifest, content_type=image.media_type, user=user
     )

@@ -19,6 +19,7 @@ from packages_app.exceptions import BlobUploadUnknown, DigestInvalid
 from packages_app.models import Blob, Upload
 from packages_app.names import Digest
 from packages_app.storage import BlobStore, blob_store
+from packages_app.uploads import Chunk
 from tests.oci import sha256
 from tests.packages_app.conftest import PART_SIZE, Backend
 
@@ -30,7 +31,7 @@ DATA = bytes(range(256)) * (PART_SIZE // 256 + 3)  # more than one S3 part, with
 def committed_by_a_dying_request(backend: Backend, data: bytes) -> Upload:
     """A session whose PUT committed the bytes and then died before the Blob row (the crash window)."""
     upload = uploads.upload_start(name=NAME, store=backend.new())
-    uploads.upload_append(name=NAME, upload_id=str(upload.id), chunks=[data], store=backend.new())
+    uploads.upload_append(name=NAME, upload_id=str(upload.id), chunk=Chunk([data]), store=backend.new())
     upload.refresh_from_db()
     backend.new().commit(str(upload.id), upload.storage_state, Digest("sha256", sha256(data)[7:]))
     return upload
@@ -38,7 +39,7 @@ def committed_by_a_dying_request(backend: Backend, data: bytes) -> Upload:
 
 def finish(backend: Backend, upload: Upload, digest: str, chunks: list[bytes] | None = None) -> Blob:
     return uploads.upload_finish(
-        name=NAME, upload_id=str(upload.id), digest=digest, chunks=chunks or [], store=backend.new()
+        name=NAME, upload_id=str(upload.id), digest=digest, chunk=Chunk(chunks or []), store=backend.new()
     )
 
 
@@ -83,7 +84,7 @@ def test_more_bytes_for_an_upload_already_committed_start_over(backend: Backend)
 def test_a_patch_to_an_upload_already_committed_starts_over(backend: Backend) -> None:
     upload = committed_by_a_dying_request(backend, DATA[:100])
     with pytest.raises(BlobUploadUnknown):
-        uploads.upload_append(name=NAME, upload_id=str(upload.id), chunks=[b"x" * PART_SIZE], store=backend.new())
+        uploads.upload_append(name=NAME, upload_id=str(upload.id), chunk=Chunk([b"x" * PART_SIZE]), store=backend.new())
     assert not Upload.objects.exists() and backend.keys() == [] and backend.multipart_uploads() == []
 
 
@@ -106,7 +107,7 @@ def test_a_session_whose_store_area_was_never_made_is_upload_unknown(backend: Ba
     upload = uploads.upload_start(name=NAME, store=backend.new())
     backend.new().discard_area(next(a for a in backend.new().upload_areas() if a.upload_id == str(upload.id)))
     with pytest.raises(BlobUploadUnknown):
-        uploads.upload_append(name=NAME, upload_id=str(upload.id), chunks=[DATA], store=backend.new())
+        uploads.upload_append(name=NAME, upload_id=str(upload.id), chunk=Chunk([DATA]), store=backend.new())
     assert not Upload.objects.exists() and backend.keys() == [] and backend.multipart_uploads() == []
 
 

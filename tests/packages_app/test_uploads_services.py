@@ -15,6 +15,7 @@ from django.utils import timezone
 from packages_app import upload_expiry, uploads
 from packages_app.exceptions import BlobUploadInvalid, DigestInvalid
 from packages_app.models import Blob, Upload
+from packages_app.uploads import Chunk
 from tests.packages_app.conftest import PART_SIZE, Backend
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +47,12 @@ def start(backend: Backend) -> str:
 
 
 def append(backend: Backend, upload_id: str, data: bytes) -> Upload:
-    return uploads.upload_append(name=NAME, upload_id=upload_id, chunks=pieces(data), store=backend.new())
+    return uploads.upload_append(name=NAME, upload_id=upload_id, chunk=Chunk(pieces(data)), store=backend.new())
 
 
 def finish(backend: Backend, upload_id: str, digest: str, data: bytes = b"") -> Blob:
     return uploads.upload_finish(
-        name=NAME, upload_id=upload_id, digest=digest, chunks=pieces(data), store=backend.new()
+        name=NAME, upload_id=upload_id, digest=digest, chunk=Chunk(pieces(data)), store=backend.new()
     )
 
 
@@ -76,7 +77,7 @@ def assert_nothing_stored(backend: Backend) -> None:
 
 def test_a_monolithic_upload_stores_a_verified_blob(backend: Backend) -> None:
     data = blob(PART_SIZE + 123)
-    row = uploads.blob_upload_monolithic(name=NAME, digest=sha256(data), chunks=pieces(data), length=len(data))
+    row = uploads.blob_upload_monolithic(name=NAME, digest=sha256(data), chunk=Chunk(pieces(data), length=len(data)))
     assert row.digest == sha256(data)
     assert_stored(backend, row, data)
 
@@ -84,7 +85,7 @@ def test_a_monolithic_upload_stores_a_verified_blob(backend: Backend) -> None:
 def test_a_monolithic_upload_with_the_wrong_digest_stores_nothing(backend: Backend) -> None:
     data = blob(PART_SIZE + 123)
     with pytest.raises(DigestInvalid):
-        uploads.blob_upload_monolithic(name=NAME, digest=sha256(b"other"), chunks=pieces(data), length=len(data))
+        uploads.blob_upload_monolithic(name=NAME, digest=sha256(b"other"), chunk=Chunk(pieces(data), length=len(data)))
     assert_nothing_stored(backend)
 
 
@@ -135,7 +136,7 @@ def test_a_chunk_that_dies_half_way_can_be_sent_again(backend: Backend, dies_aft
     append(backend, upload_id, first)
     with pytest.raises(ConnectionResetError):
         uploads.upload_append(
-            name=NAME, upload_id=upload_id, chunks=failing(second[::-1], dies_after), store=backend.new()
+            name=NAME, upload_id=upload_id, chunk=Chunk(failing(second[::-1], dies_after)), store=backend.new()
         )
     assert Upload.objects.get(id=upload_id).offset == len(first)
     assert Upload.objects.get(id=upload_id).lease_token is None
@@ -149,7 +150,7 @@ def test_a_chunk_shorter_than_its_length_is_not_recorded(backend: Backend) -> No
     append(backend, upload_id, first)
     with pytest.raises(BlobUploadInvalid):
         uploads.upload_append(
-            name=NAME, upload_id=upload_id, chunks=pieces(second[:100]), length=len(second), store=backend.new()
+            name=NAME, upload_id=upload_id, chunk=Chunk(pieces(second[:100]), length=len(second)), store=backend.new()
         )
     assert Upload.objects.get(id=upload_id).offset == len(first)
     append(backend, upload_id, second)
@@ -258,7 +259,7 @@ def test_a_large_upload_keeps_memory_flat(backend: Backend) -> None:
     store.exists("warm-up")  # the S3 client loads its service model once per process: not per upload
     tracemalloc.start()
     try:
-        uploads.upload_append(name=NAME, upload_id=upload_id, chunks=counted(64 * MIB, expected), store=store)
+        uploads.upload_append(name=NAME, upload_id=upload_id, chunk=Chunk(counted(64 * MIB, expected)), store=store)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

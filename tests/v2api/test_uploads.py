@@ -7,6 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from packages_app.models import Blob, PackageBlob, Upload
 from tests.oci import sha256, sha512
 
@@ -382,3 +385,42 @@ def test_it_keeps_a_sha256_blob_readable_after_the_same_content_is_pushed_as_sha
     assert registry.push_blob("acme/app", b"forged", digest).status_code == 400
     assert _read_blob(registry, "acme/app", sha256(DATA)) == DATA
     assert _read_blob(registry, "acme/app", digest) == DATA
+
+
+def _upload_writes(queries: list[dict[str, Any]]) -> list[str]:
+    """The statements of ``queries`` that touch the upload sessions' table, first word only."""
+    table = Upload._meta.db_table
+    return [q["sql"].split()[0].upper() for q in queries if f'"{table}"' in q["sql"] or f" {table} " in q["sql"]]
+
+
+def test_a_patch_reads_its_session_once_and_gives_the_lease_up_with_its_commit(registry: Any) -> None:
+    location = _start(registry)["Location"]
+    with CaptureQueriesContext(connection) as patching:
+        assert _patch(registry, location, DATA[:10]).status_code == 202
+    # the session (SELECT), its lease (UPDATE), the chunk's commit that also frees the lease (UPDATE)
+    assert _upload_writes(patching.captured_queries) == ["SELECT", "UPDATE", "UPDATE"]
+    upload = Upload.objects.get()
+    assert upload.offset == 10 and upload.lease_token is None and upload.lease_until is None
+
+
+def test_a_closing_put_writes_nothing_to_its_session_after_removing_it(registry: Any) -> None:
+    location = _start(registry)["Location"]
+    assert _patch(registry, location, DATA[:10]).status_code == 202
+    with CaptureQueriesContext(connection) as closing:
+        response = registry.client.put(f"{location}?digest={sha256(DATA)}", data=DATA[10:], content_type=OCTETS)
+    assert response.status_code == 201
+    assert _upload_writes(closing.captured_queries) == ["SELECT", "UPDATE", "UPDATE", "DELETE"]
+    assert not Upload.objects.exists() and PackageBlob.objects.filter(blob__digest=sha256(DATA)).count() == 1
+
+
+def test_a_second_upload_of_a_linked_blob_renews_its_link_in_one_statement(registry: Any) -> None:
+    digest = sha256(DATA)
+    for _ in range(2):
+        response = registry.client.post(f"/v2/acme/app/blobs/uploads/?digest={digest}", data=DATA, content_type=OCTETS)
+        assert response.status_code == 201
+    first = PackageBlob.objects.get().created_at
+    with CaptureQueriesContext(connection) as again:
+        registry.client.post(f"/v2/acme/app/blobs/uploads/?digest={digest}", data=DATA, content_type=OCTETS)
+    link = PackageBlob._meta.db_table
+    assert [q["sql"].split()[0].upper() for q in again.captured_queries if f'"{link}"' in q["sql"]] == ["INSERT"]
+    assert PackageBlob.objects.get().created_at > first  # the grace period counts from this upload

@@ -71,13 +71,8 @@ class UploadStartView(RegistryView):
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:
-            blob = uploads.blob_upload_monolithic(
-                name=name,
-                digest=params["digest"],
-                chunks=body_chunks(request),
-                length=body_length(request),
-                user=actor.user,
-            )
+            whole = uploads.Chunk(body_chunks(request), length=body_length(request))
+            blob = uploads.blob_upload_monolithic(name=name, digest=params["digest"], chunk=whole, user=actor.user)
             return _created(name, blob)
         upload = uploads.upload_start(name=name, user=actor.user)
         return _session_response(202, name, upload)
@@ -99,28 +94,27 @@ class UploadView(RegistryView):
         upload = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user)
         return _session_response(204, name, upload)
 
-    def _chunk(self, request: Any, name: str, upload_id: str) -> dict[str, Any]:
-        """The session, its owner and the request body with its Content-Range, as the services take them."""
-        actor = self.writable(request, name)
-        offset = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user).offset
+    def _chunk(self, request: Any, name: str, upload_id: str, user: Any) -> uploads.Chunk:
+        """The request body with its Content-Range and Content-Length. The session is read only when the
+        Content-Range is malformed: the 416 says where the session stands."""
+
+        def offset() -> int:
+            return selectors.upload_get(name=name, upload_id=upload_id, user=user).offset
+
         start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
-        return {
-            "name": name,
-            "upload_id": upload_id,
-            "chunks": body_chunks(request),
-            "start": start,
-            "end": end,
-            "length": body_length(request),
-            "user": actor.user,
-        }
+        return uploads.Chunk(body_chunks(request), start=start, end=end, length=body_length(request))
 
     def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        upload = uploads.upload_append(**self._chunk(request, name, upload_id))
+        user = self.writable(request, name).user
+        chunk = self._chunk(request, name, upload_id, user)
+        upload = uploads.upload_append(name=name, upload_id=upload_id, chunk=chunk, user=user)
         return _session_response(202, name, upload)
 
     def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        chunk = self._chunk(request, name, upload_id)
-        blob = uploads.upload_finish(digest=request.query_params.get("digest", ""), **chunk)
+        user = self.writable(request, name).user
+        chunk = self._chunk(request, name, upload_id, user)
+        digest = request.query_params.get("digest", "")
+        blob = uploads.upload_finish(name=name, upload_id=upload_id, digest=digest, chunk=chunk, user=user)
         return _created(name, blob)
 
     def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
