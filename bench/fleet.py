@@ -31,7 +31,7 @@ import psycopg
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 REFERENCE_BINARY = Path("/usr/bin/docker-registry")
-_BEARER: dict[tuple[int, str], str] = {}
+_BEARER: dict[tuple[int, str], tuple[str, float]] = {}  # (port, repository): (header, renew at)
 
 
 @dataclass
@@ -152,13 +152,14 @@ def postgres_backends(url: str, database: str) -> list[int]:
 
 
 def bearer_for(port: int, pat: str) -> Callable[[str], dict[str, str]]:
-    """A docker-like client: one registry token per repository, fetched once and reused."""
+    """A docker-like client: one registry token per repository, reused until shortly before the
+    ``expires_in`` its answer gave (a slow run outlasts a token's lifetime), then fetched again."""
     import base64
 
     basic = "Basic " + base64.b64encode(f"bench:{pat}".encode()).decode()
 
     def token(name: str) -> dict[str, str]:
-        if (port, name) not in _BEARER:
+        if (port, name) not in _BEARER or _BEARER[(port, name)][1] < time.monotonic():
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             path = f"/token?service=127.0.0.1:{port}&scope=repository:{name}:pull,push"
             conn.request("GET", path, headers={"Authorization": basic})
@@ -166,8 +167,10 @@ def bearer_for(port: int, pat: str) -> Callable[[str], dict[str, str]]:
             body = reply.read()
             if reply.status != 200:
                 raise RuntimeError(f"/token: {reply.status} {body[:300]!r}")
-            _BEARER[(port, name)] = "Bearer " + json.loads(body)["token"]
-        return {"Authorization": _BEARER[(port, name)]}
+            answer = json.loads(body)
+            renew_at = time.monotonic() + max(10, int(answer.get("expires_in", 60)) - 30)
+            _BEARER[(port, name)] = ("Bearer " + answer["token"], renew_at)
+        return {"Authorization": _BEARER[(port, name)][0]}
 
     return token
 
