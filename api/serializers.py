@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import django_stubs_ext
 from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
@@ -12,23 +13,26 @@ from rest_framework import serializers
 from packages_app import selectors
 from packages_app.models import Manifest, Package, Role, Visibility
 
+# DRF's Serializer takes a type argument at run time too, as its stubs type it (Serializer[T]).
+django_stubs_ext.monkeypatch(extra_classes=[serializers.Serializer])
+
 
 def _absolute(request: Any, path: str) -> str:
     """An absolute URL on WHARF_PUBLIC_URL (the request's Host header never decides it)."""
     return f"{settings.WHARF_PUBLIC_URL}{path}"
 
 
-class OwnerSerializer(serializers.Serializer):
+class OwnerSerializer(serializers.Serializer[Any]):
     login = serializers.CharField()
     type = serializers.ChoiceField(choices=["User", "Organization"])
 
 
-class RepositorySerializer(serializers.Serializer):
+class RepositorySerializer(serializers.Serializer[Any]):
     full_name = serializers.CharField()
     html_url = serializers.URLField()
 
 
-class PackageSerializer(serializers.Serializer):
+class PackageSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField(help_text="The name below the owner: `app` for `acme/app`.")
     package_type = serializers.CharField(default="container")
@@ -77,16 +81,16 @@ def package_data(request: Any, package: Package, owner_type: str) -> dict[str, A
     }
 
 
-class ContainerMetadataSerializer(serializers.Serializer):
+class ContainerMetadataSerializer(serializers.Serializer[Any]):
     tags = serializers.ListField(child=serializers.CharField())
 
 
-class VersionMetadataSerializer(serializers.Serializer):
+class VersionMetadataSerializer(serializers.Serializer[Any]):
     package_type = serializers.CharField(default="container")
     container = ContainerMetadataSerializer()
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField(help_text="The version's manifest digest.")
     url = serializers.URLField()
@@ -111,7 +115,7 @@ def version_data(request: Any, manifest: Manifest, owner_type: str) -> dict[str,
     }
 
 
-class VisibilityChangeSerializer(serializers.Serializer):
+class VisibilityChangeSerializer(serializers.Serializer[Any]):
     """A PATCH of a package: its visibility, its README (markdown), or both."""
 
     visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
@@ -128,21 +132,40 @@ class VisibilityChangeSerializer(serializers.Serializer):
 ROLE_NAMES = {Role.READ: "read", Role.WRITE: "write", Role.ADMIN: "admin"}
 
 
-class AccessEntrySerializer(serializers.Serializer):
+class AccessEntrySerializer(serializers.Serializer[Any]):
     type = serializers.ChoiceField(choices=["user", "team"])
     name = serializers.CharField()
     role = serializers.ChoiceField(choices=list(ROLE_NAMES.values()))
     source = serializers.ChoiceField(choices=["package", "repository"])  # type: ignore[assignment]
 
 
-class AccessSerializer(serializers.Serializer):
+class AccessSerializer(serializers.Serializer[Any]):
     inherits_from_repository = serializers.BooleanField()
     grants = AccessEntrySerializer(many=True)
 
 
-class RoleSerializer(serializers.Serializer):
+class RoleSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=list(ROLE_NAMES.values()))
 
 
-class MessageSerializer(serializers.Serializer):
+class MessageSerializer(serializers.Serializer[Any]):
     message = serializers.CharField()
+
+
+class ReachSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["all", "packages", "organization"])
+    packages = serializers.ListField(child=serializers.CharField(), required=False)
+    organization = serializers.CharField(required=False)
+
+
+class TokenSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    note = serializers.CharField()
+    prefix = serializers.CharField(help_text="The start of the token: `wharf_pat_<prefix>…`.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    reach = ReachSerializer()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)

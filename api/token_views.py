@@ -9,33 +9,14 @@ from __future__ import annotations
 from typing import cast
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from packages_app.access import Actor
 from tokens_app import selectors
 
+from .serializers import TokenSerializer
 from .views import ERRORS, ApiView
-
-
-class ReachSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["all", "packages", "organization"])
-    packages = serializers.ListField(child=serializers.CharField(), required=False)
-    organization = serializers.CharField(required=False)
-
-
-class TokenSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    note = serializers.CharField()
-    prefix = serializers.CharField(help_text="The start of the token: `wharf_pat_<prefix>…`.")
-    scopes = serializers.ListField(child=serializers.CharField())
-    reach = ReachSerializer()
-    active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-    last_used_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
 
 
 class TokenList(ApiView):

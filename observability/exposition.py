@@ -22,7 +22,7 @@ from .collectors import StateCollector
 def scrape() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         processes = CollectorRegistry()
-        multiprocess.MultiProcessCollector(processes)
+        multiprocess.MultiProcessCollector(processes)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
         samples = generate_latest(processes)
     else:
         samples = generate_latest(REGISTRY)

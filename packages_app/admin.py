@@ -14,12 +14,12 @@ from .models import Blob, Manifest, Package, PackagePermission, RetentionRule, S
 from .retention import retention_preview
 
 
-class PackagePermissionInline(admin.TabularInline):
+class PackagePermissionInline(admin.TabularInline[PackagePermission, Package]):
     model = PackagePermission
     extra = 0
 
 
-class RetentionRuleForm(forms.ModelForm):
+class RetentionRuleForm(forms.ModelForm[RetentionRule]):
     """``preview``: instead of saving, show what the rule would delete right now (issue 6)."""
 
     preview = forms.BooleanField(
@@ -46,14 +46,14 @@ def preview_lines(rule: RetentionRule) -> list[str]:
     return head + [f"{p.digest} {', '.join(p.tags) or '(untagged)'}: {p.reason}" for p in planned]
 
 
-class RetentionRuleInline(admin.TabularInline):
+class RetentionRuleInline(admin.TabularInline[RetentionRule, Package]):
     model = RetentionRule
     extra = 0
     fields = ("keep_newest", "untagged_older_than_days", "protected_tags", "enabled")
 
 
 @admin.register(RetentionRule)
-class RetentionRuleAdmin(admin.ModelAdmin):
+class RetentionRuleAdmin(admin.ModelAdmin[RetentionRule]):
     """Retention rules with a preview; garbage collection applies the enabled ones."""
 
     form = RetentionRuleForm
@@ -64,7 +64,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(admin.ModelAdmin[Package]):
     inlines = [PackagePermissionInline, RetentionRuleInline]
     list_display = ("name", "namespace", "visibility", "updated_at")
     list_filter = ("visibility",)
@@ -72,20 +72,20 @@ class PackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Blob)
-class BlobAdmin(admin.ModelAdmin):
+class BlobAdmin(admin.ModelAdmin[Blob]):
     list_display = ("digest", "size", "created_at")
     search_fields = ("digest",)
 
 
 @admin.register(Manifest)
-class ManifestAdmin(admin.ModelAdmin):
+class ManifestAdmin(admin.ModelAdmin[Manifest]):
     list_display = ("digest", "package", "media_type", "size", "created_at")
     search_fields = ("digest", "package__name")
     exclude = ("content", "blobs", "children")
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(admin.ModelAdmin[Tag]):
     """Read-only: tags are written only by ``packages_app.tagging`` (where tag rules are checked)."""
 
     list_display = ("name", "package", "manifest", "updated_at")
@@ -101,13 +101,13 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(admin.ModelAdmin[Upload]):
     list_display = ("id", "package", "offset", "updated_at")
     exclude = ("hash_state",)
 
 
 @admin.register(StorageQuota)
-class StorageQuotaAdmin(admin.ModelAdmin):
+class StorageQuotaAdmin(admin.ModelAdmin[StorageQuota]):
     """A namespace's storage quota, overriding WHARF_QUOTA_DEFAULT_BYTES (0: no limit for it)."""
 
     list_display = ("namespace", "limit", "used", "updated_at")

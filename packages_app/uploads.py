@@ -277,9 +277,8 @@ def upload_finish(
     A digest that does not match cancels the session (DIGEST_INVALID): nothing is stored.
     """
     store = store or blob_store()
-    wanted = parse_digest(digest)
-    upload = upload_get(name=name, upload_id=upload_id, user=user)
-    return _finish(upload, wanted, chunk, store)
+    upload = upload_get(name=name, upload_id=upload_id, user=user)  # first: not yours is not there
+    return _finish(upload, parse_digest(digest), chunk, store)
 
 
 def _finish(upload: Upload, wanted: Digest, chunk: Chunk, store: BlobStore) -> Blob:

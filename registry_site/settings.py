@@ -12,9 +12,15 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import django_stubs_ext
+
 from identity.config import oidc_providers, parse_group_map
 
 from .secret_key import installation_secret_key
+
+# Django's generic classes (ModelAdmin[M], ModelForm[M], QuerySet[M], ...) take their type arguments
+# at run time too, as django-stubs types them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -25,8 +25,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
-from playwright.sync_api._generated import SetCookieParam
 
 from accounts.models import Membership, Organization, Team
 from federation.models import TrustedIssuer

@@ -34,6 +34,7 @@ from tests.e2e.conftest import DOCKER, DockerEngine, WharfServer
 from tests.e2e.test_docker import image_id, pushed_digest
 from tests.e2e.topology import Topology, access_lines, connected, serving_node, topology, upload_hops
 from tests.e2e.workers import drop_queue
+from tests.oci import layer_tar
 from tests.packages_app import conftest as stores
 from tests.packages_app.conftest import BUCKET, S3Server, fresh_bucket, point_blobs_at
 
@@ -317,7 +318,7 @@ def test_the_gc_storm_on_two_nodes_with_two_workers_loses_nothing_and_leaves_not
     storm_topology: tuple[Topology, storm.Worker], settings: Any
 ) -> None:
     topo, worker = storm_topology
-    shared = [storm.layer_tar({f"base{i}.txt": os.urandom(4096)}) for i in range(4)]
+    shared = [layer_tar({f"base{i}.txt": os.urandom(4096)}) for i in range(4)]
     clients = [storm.Client(topo.lb, n, shared) for n in range(3)]  # type: ignore[arg-type]
     stop, results, rounds = threading.Event(), list[Any](), [0]
     collector = threading.Thread(target=storm.collect_until, args=(stop, worker, results, rounds, None))

@@ -5,6 +5,7 @@ short-lived credential that reaches only the bound packages. Every exchange is a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def test_a_token_from_the_trusted_issuer_is_exchanged_and_audited(
 
 def _forged(issuer: CIIssuer, case: str) -> str:
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {
+    forgeries: dict[str, Callable[[], str]] = {
         "wrong-audience": lambda: issuer.sign(aud="https://elsewhere.example"),
         "expired": lambda: issuer.sign(exp=int(time.time()) - 600, iat=int(time.time()) - 900),
         "not-yet-valid": lambda: issuer.sign(nbf=int(time.time()) + 600),
@@ -81,7 +82,8 @@ def _forged(issuer: CIIssuer, case: str) -> str:
         "known-kid-other-key": lambda: issuer.sign(key=other_key),
         "no-exp": lambda: issuer.sign(exp=None),
         "not-a-jwt": lambda: "wharf_pat_notajwt",
-    }[case]()
+    }
+    return forgeries[case]()
 
 
 REASONS = {

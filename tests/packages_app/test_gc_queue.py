@@ -19,7 +19,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from packages_app import gc
+from packages_app import gc, storage
 from packages_app.models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion
 from tests.e2e.conftest import server_database_url
 from tests.oci import make_image, sha256
@@ -167,7 +167,7 @@ def test_two_workers_at_once_never_collect_the_same_blob_twice(
     upload(registry, *(f"blob {n}".encode() for n in range(40)))
     age()
     deleted: list[str] = []
-    store = gc.blob_store()
+    store = storage.blob_store()
     real_delete = store.delete
 
     def counting_delete(key: str) -> None:

@@ -150,7 +150,7 @@ def test_a_tag_pushed_after_the_plan_keeps_the_manifest(
 ) -> None:
     """The re-check under the row lock: a push tagged the version between planning and deleting."""
     rule(untagged_older_than_days=5)
-    real = gc.retention_plan
+    real = retention.retention_plan  # what gc calls, before the test replaces it there
 
     def then_a_tag(**kwargs: Any) -> Iterator[retention.Planned]:
         plan = real(**kwargs)

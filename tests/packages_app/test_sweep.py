@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from io import StringIO
 from typing import Any
 
@@ -58,7 +59,7 @@ def digest_of(data: bytes) -> str:
 def test_the_sweep_keeps_its_pace(registry: Any, monkeypatch: Any) -> None:
     crashed_commits(blob_store(), 4)
     pauses: list[float] = []
-    monkeypatch.setattr(sweep.time, "sleep", pauses.append)
+    monkeypatch.setattr(time, "sleep", pauses.append)  # the module sweep paces itself with
     report = sweep.sweep_orphans(page_size=2, keys_per_second=4)
     assert report.finished and len(report.orphan_keys) == 4
     assert len(pauses) == 2 and all(0 < pause <= 0.5 for pause in pauses)  # 2 keys at 4/s: half a second a page, in all

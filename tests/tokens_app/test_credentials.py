@@ -59,7 +59,11 @@ def test_a_personal_access_token_stands_for_its_user_with_its_scopes_and_reach(o
 def test_an_automation_token_goes_with_any_username(owner: Any, repository: SourceRepository) -> None:
     new = automation_token_issue(repository=repository, user=owner)
     actor = credentials.authenticate(new.plaintext, "whoever").actor
-    assert (actor.user, actor.repository_id, actor.scopes) == (None, repository.id, {"read:packages", "write:packages"})
+    assert (actor.user, actor.repository_id, actor.scopes) == (
+        None,
+        repository.id,
+        frozenset({"read:packages", "write:packages"}),
+    )
     AutomationToken.objects.update(revoked_at=timezone.now())
     with pytest.raises(TokenRejected) as caught:
         credentials.authenticate(new.plaintext, "whoever")

@@ -37,7 +37,7 @@ def create(client: Client, **data: Any) -> Any:
 def plaintext_of(response: Any) -> str:
     found = set(re.findall(r"wharf_pat_[0-9a-f]{12}[A-Za-z0-9_-]+", text(response)))
     assert len(found) == 1, found
-    return found.pop()
+    return str(found.pop())
 
 
 @pytest.mark.parametrize("path", ["/settings/tokens/", "/settings/tokens/new"])

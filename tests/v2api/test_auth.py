@@ -46,7 +46,7 @@ def bearer(client: Client, auth: str | None, *scopes: str) -> str:
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["token"] == body["access_token"]
-    return "Bearer " + body["token"]
+    return "Bearer " + str(body["token"])
 
 
 @pytest.fixture

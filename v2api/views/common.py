@@ -10,7 +10,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
-from packages_app.access import Action
+from packages_app.access import Action, Actor
 from packages_app.models import Package
 from packages_app.names import parse_name
 from packages_app.selectors import package_get
@@ -56,7 +56,7 @@ class RegistryView(APIView):
         self.readable(request, name)
         return package_get(name=name)
 
-    def writable(self, request: Any, name: str, action: Action = Action.PUSH) -> auth.Actor:
+    def writable(self, request: Any, name: str, action: Action = Action.PUSH) -> Actor:
         parse_name(name)
         return auth.require(request, name, action)
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 
 from packages_app import selectors, uploads
-from packages_app.access import Action, challenge_scope, grant_would_allow
+from packages_app.access import Action, Actor, challenge_scope, grant_would_allow
 from packages_app.exceptions import InsufficientScope, NameInvalid, Unauthorized
 from packages_app.models import Blob, Upload
 from packages_app.names import parse_digest, parse_name
@@ -77,7 +77,7 @@ class UploadStartView(RegistryView):
         upload = uploads.upload_start(name=name, user=actor.user)
         return _session_response(202, name, upload)
 
-    def _writer(self, request: Any, name: str, source: str | None) -> auth.Actor:
+    def _writer(self, request: Any, name: str, source: str | None) -> Actor:
         """The caller, if it may push to ``name``. A challenge for a mount also asks for pull on its
         source, so a token client gets both in one token (distribution does the same)."""
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from packages_app import gc
+from packages_app import gc, reviews
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        requested, grace = options["grace_seconds"], gc.gc_grace_seconds(options["grace_seconds"])
+        requested, grace = options["grace_seconds"], reviews.gc_grace_seconds(options["grace_seconds"])
         floor = (
             " (raised to the upload timeout, WHARF_UPLOAD_TIMEOUT)"
             if requested is not None and grace > requested
