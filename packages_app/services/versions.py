@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from .. import events, tagging
 from ..access import Actor
 from ..audit import audit_record
+from ..exceptions import InvalidInput
 from ..models import AuditEvent, Manifest
 from .blobs import _relink_blobs
 from .packages import _authorize_delete, _check_deletable, _expired, _restorable
@@ -56,7 +56,7 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
     package = manifest.package
     _authorize_delete(actor, package)
     if manifest.deleted_at is None:
-        raise ValidationError("This version is not deleted.", code="not_deleted")
+        raise InvalidInput("This version is not deleted.", code="not_deleted")
     if not _restorable(manifest.deleted_at):
         raise _expired("Versions")
     with transaction.atomic():
