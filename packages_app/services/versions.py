@@ -23,8 +23,9 @@ def _own_children(manifest: Manifest) -> list[int]:
 
 def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False) -> Manifest:
     """Soft-delete a version: the manifest (and the platform images only it uses) stop being pullable at
-    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. ``authorized``: the
-    registry already checked ``actor`` (v2 DELETE); the pages and the REST API let this check it."""
+    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. Every caller
+    (pages, REST API, v2 DELETE) lets this check ``actor``; ``authorized=True`` skips the check, for
+    maintenance code and tests that delete as the system."""
     package = manifest.package
     if not authorized:
         _authorize_delete(actor, package)
