@@ -6,8 +6,9 @@
   naming it (a page should have caught it in one of the two blocks below).
 - ``as_message(request)``: a block whose refusal (``InvalidInput``, ``Conflict``, ``Denied`` and so
   ``PermissionRefused``) becomes an error message on the next page; the rest of the block is skipped.
-- ``onto(form)``: a block whose ``InvalidInput`` becomes the form's error, so ``form.is_valid()`` is
-  False after it and the page shows the form again with what was typed.
+- ``onto(form)``: a block whose ``InvalidInput`` (or a ``ValidationError`` of the form's own, such as
+  ``TokenForm.reach_arguments``) becomes the form's error, so ``form.is_valid()`` is False after it and
+  the page shows the form again with what was typed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
@@ -61,5 +62,5 @@ def as_message(request: HttpRequest) -> Iterator[None]:
 def onto(form: forms.Form) -> Iterator[None]:
     try:
         yield
-    except InvalidInput as exc:
+    except ValidationError as exc:  # InvalidInput is one
         form.add_error(None, exc)

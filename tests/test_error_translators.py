@@ -239,6 +239,16 @@ def test_onto_puts_an_invalid_input_on_the_form() -> None:
     assert form.non_field_errors() == ["A team “core” already exists."]
 
 
+def test_onto_puts_a_forms_own_validation_error_on_the_form_too() -> None:
+    from django.core.exceptions import ValidationError
+
+    form = TeamForm({"name": "core"})
+    assert form.is_valid()
+    with page_errors.onto(form):
+        raise ValidationError("Name at least one package.", code="packages")
+    assert form.non_field_errors() == ["Name at least one package."]
+
+
 def _without_csrf(response: Any, name: str) -> str:
     """The page, less its CSRF token (new on every response) and the path it was asked for."""
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode()).replace(name, "X")
