@@ -6,7 +6,8 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
-from django.core.exceptions import ValidationError
+
+from packages_app.exceptions import InvalidInput
 
 from .models import Organization
 from .namespaces import validate_namespace_syntax
@@ -23,8 +24,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def clean_username(self, username: str, shallow: bool = False) -> Any:
         try:
             validate_namespace_syntax(username)
-        except ValidationError as exc:
-            raise forms.ValidationError(exc.messages[0]) from exc
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from exc
         if Organization.objects.filter(name__iexact=username).exists():
             raise forms.ValidationError(f"“{username}” is already taken.")
         return super().clean_username(username, shallow=shallow)

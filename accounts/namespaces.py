@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+
+from packages_app.exceptions import Conflict, InvalidInput
 
 NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_LENGTH = 39
@@ -26,14 +27,14 @@ RESERVED = frozenset(
 
 def validate_namespace_syntax(name: str) -> None:
     if name != name.lower():
-        raise ValidationError("Use lowercase letters only: image names are lowercase.", code="uppercase")
+        raise InvalidInput("Use lowercase letters only: image names are lowercase.", code="uppercase")
     if len(name) > MAX_LENGTH or not NAMESPACE_RE.fullmatch(name):
-        raise ValidationError(
+        raise InvalidInput(
             "Use lowercase letters, digits and single hyphens (not at the start or end), at most 39 characters.",
             code="invalid",
         )
     if name in RESERVED:
-        raise ValidationError(f"“{name}” is reserved by the site.", code="reserved")
+        raise InvalidInput(f"“{name}” is reserved by the site.", code="reserved")
 
 
 def namespace_taken(name: str) -> bool:
@@ -50,4 +51,4 @@ def validate_new_namespace(name: str) -> None:
     """A name for a new user or organization: valid, not reserved, not used by either."""
     validate_namespace_syntax(name)
     if namespace_taken(name):
-        raise ValidationError(f"“{name}” is already taken.", code="taken")
+        raise Conflict(f"“{name}” is already taken.", code="taken")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from packages_app.audit import org_event_record
+from packages_app.exceptions import Conflict, InvalidInput, PermissionRefused
 from packages_app.models import AuditEvent
 
 from .models import Membership, Organization, Team
@@ -24,13 +24,13 @@ def is_owner(*, organization: Organization, user: Any) -> bool:
 
 def _require_owner(organization: Organization, actor: Any) -> None:
     if not is_owner(organization=organization, user=actor):
-        raise PermissionDenied("Only the organization's owners can do that.")
+        raise PermissionRefused("Only the organization's owners can do that.")
 
 
 def _user_named(username: str) -> Any:
     user = get_user_model().objects.filter(username=username.strip().lower()).first()
     if user is None:
-        raise ValidationError(f"There is no user named “{username}”.", code="unknown_user")
+        raise InvalidInput(f"There is no user named “{username}”.", code="unknown_user")
     return user
 
 
@@ -48,13 +48,13 @@ def member_add(
 ) -> Membership:
     _require_owner(organization, actor)
     if role not in Membership.Role.values:
-        raise ValidationError("Unknown role.", code="role")
+        raise InvalidInput("Unknown role.", code="role")
     user = _user_named(username)
     membership, created = Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
     if not created:
-        raise ValidationError(f"{user.username} is already a member.", code="member")
+        raise Conflict(f"{user.username} is already a member.", code="member")
     org_event_record(
         namespace=organization.name, user=actor, action=Action.MEMBER_ADD, detail=f"{user.username}: {role}"
     )
@@ -68,12 +68,12 @@ def _owners_left_without(organization: Organization, user: Any) -> int:
 def member_set_role(*, organization: Organization, actor: Any, username: str, role: str) -> Membership:
     _require_owner(organization, actor)
     if role not in Membership.Role.values:
-        raise ValidationError("Unknown role.", code="role")
+        raise InvalidInput("Unknown role.", code="role")
     membership = Membership.objects.filter(organization=organization, user__username=username).first()
     if membership is None:
-        raise ValidationError(f"{username} is not a member.", code="not_member")
+        raise InvalidInput(f"{username} is not a member.", code="not_member")
     if role != Membership.Role.OWNER and _owners_left_without(organization, membership.user) == 0:
-        raise ValidationError("An organization needs at least one owner.", code="last_owner")
+        raise InvalidInput("An organization needs at least one owner.", code="last_owner")
     membership.role = role
     membership.save(update_fields=["role"])
     org_event_record(namespace=organization.name, user=actor, action=Action.MEMBER_ROLE, detail=f"{username}: {role}")
@@ -84,9 +84,9 @@ def member_remove(*, organization: Organization, actor: Any, username: str) -> N
     _require_owner(organization, actor)
     membership = Membership.objects.filter(organization=organization, user__username=username).first()
     if membership is None:
-        raise ValidationError(f"{username} is not a member.", code="not_member")
+        raise InvalidInput(f"{username} is not a member.", code="not_member")
     if _owners_left_without(organization, membership.user) == 0:
-        raise ValidationError("An organization needs at least one owner.", code="last_owner")
+        raise InvalidInput("An organization needs at least one owner.", code="last_owner")
     with transaction.atomic():
         for team in Team.objects.filter(organization=organization, members=membership.user):
             team.members.remove(membership.user)
@@ -98,9 +98,9 @@ def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
     _require_owner(organization, actor)
     slug = slugify(name)
     if not slug:
-        raise ValidationError("Give the team a name with letters or digits.", code="name")
+        raise InvalidInput("Give the team a name with letters or digits.", code="name")
     if Team.objects.filter(organization=organization, slug=slug).exists():
-        raise ValidationError(f"A team “{slug}” already exists.", code="taken")
+        raise Conflict(f"A team “{slug}” already exists.", code="taken")
     team = Team.objects.create(organization=organization, name=name.strip(), slug=slug)
     org_event_record(namespace=organization.name, user=actor, action=Action.TEAM_CREATE, detail=slug)
     return team
@@ -110,7 +110,7 @@ def team_member_add(*, team: Team, actor: Any, username: str) -> None:
     _require_owner(team.organization, actor)
     user = _user_named(username)
     if not Membership.objects.filter(organization=team.organization, user=user).exists():
-        raise ValidationError(f"{user.username} is not a member of {team.organization.name}.", code="not_member")
+        raise InvalidInput(f"{user.username} is not a member of {team.organization.name}.", code="not_member")
     team.members.add(user)
     detail = f"{team.slug}: {user.username}"
     org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_ADD, detail=detail)
@@ -135,7 +135,7 @@ def organization_set_package_policy(
     _require_owner(organization, actor)
     unknown = set(member_visibilities) - set(ALL_VISIBILITIES)
     if unknown:
-        raise ValidationError(f"Unknown visibility: {', '.join(sorted(unknown))}", code="visibility")
+        raise InvalidInput(f"Unknown visibility: {', '.join(sorted(unknown))}", code="visibility")
     organization.member_visibilities = [v for v in ALL_VISIBILITIES if v in member_visibilities]
     organization.inherit_access_by_default = inherit_access_by_default
     organization.save(update_fields=["member_visibilities", "inherit_access_by_default"])

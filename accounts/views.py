@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app import quotas
 from packages_app.audit import audit_page
+from packages_app.exceptions import PermissionRefused
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
@@ -22,22 +22,12 @@ from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm
 from .models import Organization
 
 
-def _apply(form: forms.Form, action: Callable[[], Any]) -> bool:
-    """Run a service for a valid form; put its validation error on the form. True on success."""
-    try:
-        action()
-    except ValidationError as exc:
-        form.add_error(None, exc)
-        return False
-    return True
-
-
 def _owned(request: HttpRequest, name: str) -> Organization:
     """The organization, for a change only owners make: checked before any form, so a member's
     POST is refused whatever it holds (outsiders still get the 404 of a missing organization)."""
     organization = selectors.organization_for_member(name=name, user=request.user)
     if not services.is_owner(organization=organization, user=request.user):
-        raise PermissionDenied("Only the organization's owners can do that.")
+        raise PermissionRefused("Only the organization's owners can do that.")
     return organization
 
 
@@ -46,12 +36,8 @@ def organization_new(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if _apply(
-            form,
-            lambda: services.organization_create(
-                name=data["name"], owner=request.user, description=data["description"]
-            ),
-        ):
+        with page_errors.onto(form):
+            services.organization_create(name=data["name"], owner=request.user, description=data["description"])
             return redirect("organization", name=data["name"])
     return render(request, "accounts/organization_new.html", {"form": form})
 
@@ -95,17 +81,16 @@ def organization(request: HttpRequest, name: str) -> HttpResponse:
 def member_add(request: HttpRequest, name: str) -> HttpResponse:
     organization = _owned(request, name)
     form = MemberForm(request.POST)
-    if form.is_valid() and _apply(
-        form,
-        lambda: services.member_add(
-            organization=organization,
-            actor=request.user,
-            username=form.cleaned_data["username"],
-            role=form.cleaned_data["role"],
-        ),
-    ):
-        messages.success(request, f"Added {form.cleaned_data['username']}.")
-        return redirect("organization", name=name)
+    if form.is_valid():
+        with page_errors.onto(form):
+            services.member_add(
+                organization=organization,
+                actor=request.user,
+                username=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
+            )
+            messages.success(request, f"Added {form.cleaned_data['username']}.")
+            return redirect("organization", name=name)
     return _organization_page(request, name, member_form=form)
 
 
@@ -122,7 +107,7 @@ def member_change(request: HttpRequest, name: str, username: str) -> HttpRespons
             button="Remove member",
             cancel=f"/orgs/{organization.name}/#members",
         )
-    try:
+    with page_errors.as_message(request):
         if removing:
             services.member_remove(organization=organization, actor=request.user, username=username)
             messages.success(request, f"Removed {username} from {organization.name}.")
@@ -131,8 +116,6 @@ def member_change(request: HttpRequest, name: str, username: str) -> HttpRespons
                 organization=organization, actor=request.user, username=username, role=request.POST.get("role", "")
             )
             messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
     return redirect("organization", name=name)
 
 
@@ -141,12 +124,11 @@ def member_change(request: HttpRequest, name: str, username: str) -> HttpRespons
 def team_add(request: HttpRequest, name: str) -> HttpResponse:
     organization = _owned(request, name)
     form = TeamForm(request.POST)
-    if form.is_valid() and _apply(
-        form,
-        lambda: services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"]),
-    ):
-        messages.success(request, f"Created the team {form.cleaned_data['name']}.")
-        return redirect("organization", name=name)
+    if form.is_valid():
+        with page_errors.onto(form):
+            services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"])
+            messages.success(request, f"Created the team {form.cleaned_data['name']}.")
+            return redirect("organization", name=name)
     return _organization_page(request, name, team_form=form)
 
 
@@ -157,15 +139,14 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
     form = TeamMemberForm(request.POST or None)
     if request.method == "POST":
         if not services.is_owner(organization=organization, user=request.user):
-            raise PermissionDenied
+            raise PermissionRefused
         if request.POST.get("remove"):
             return _team_member_remove(request, team_)
-        if form.is_valid() and _apply(
-            form,
-            lambda: services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"]),
-        ):
-            messages.success(request, f"Added {form.cleaned_data['username']} to {team_.name}.")
-            return redirect("team", name=name, slug=slug)
+        if form.is_valid():
+            with page_errors.onto(form):
+                services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"])
+                messages.success(request, f"Added {form.cleaned_data['username']} to {team_.name}.")
+                return redirect("team", name=name, slug=slug)
     context = {
         "organization": organization,
         "team": team_,
@@ -196,16 +177,13 @@ def _team_member_remove(request: HttpRequest, team_: Any) -> HttpResponse:
 def package_policy(request: HttpRequest, name: str) -> HttpResponse:
     """The organization's package policy (owners): member visibilities, inheritance of new packages."""
     organization = _owned(request, name)
-    try:
+    with page_errors.as_message(request):
         services.organization_set_package_policy(
             organization=organization,
             actor=request.user,
             member_visibilities=request.POST.getlist("member_visibilities"),
             inherit_access_by_default=request.POST.get("inherit_access_by_default") == "on",
         )
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    else:
         messages.success(request, "Package policy saved.")
     return redirect("organization", name=name)
 

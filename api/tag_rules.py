@@ -16,7 +16,8 @@ from packages_app.admin_scope import Scope
 from packages_app.models import TagRule
 
 from . import serializers as s
-from .views import NOT_FOUND, WRITE, ApiView
+from .errors import NOT_FOUND
+from .views import WRITE, ApiView
 from .webhooks import admin_scope
 
 

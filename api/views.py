@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -22,12 +20,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import Organization
 from packages_app import selectors
 from packages_app.access import Actor
-from packages_app.exceptions import DeleteRefused, Denied, ManifestUnknown, NameUnknown
 from packages_app.models import Package, Role, Visibility
 from packages_app.names import parse_count
 from packages_app.package_settings import package_set_readme
@@ -35,33 +31,14 @@ from packages_app.services.grants import access_grant, access_revoke
 from packages_app.services.packages import package_delete, package_restore, package_set_visibility
 from packages_app.services.versions import version_delete, version_restore
 
+from . import errors
 from . import serializers as s
 from .authentication import PersonalAccessTokenAuthentication
+from .errors import NOT_FOUND
 
-NOT_FOUND = "Not Found"
 # Far past any package's last page of versions, and far inside the database's offset range.
 MAX_PAGE = 1_000_000
 READ, WRITE, DELETE = "read:packages", "write:packages", "delete:packages"
-
-
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """GitHub's error body, ``{"message": …}``; domain errors mapped to their statuses."""
-    if isinstance(exc, NameUnknown | ManifestUnknown):
-        exc = exceptions.NotFound(NOT_FOUND)
-    elif isinstance(exc, DeleteRefused):
-        exc = exceptions.ValidationError(exc.message)
-    elif isinstance(exc, Denied):  # a tag rule, naming itself
-        exc = exceptions.PermissionDenied(exc.message)
-    elif isinstance(exc, ValidationError):
-        return Response({"message": " ".join(exc.messages)}, status=422)
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"message": str(response.data["detail"])}
-    elif response is not None and not isinstance(response.data, dict):
-        response.data = {"message": " ".join(str(d) for d in response.data)}
-    return response
 
 
 class ApiView(APIView):
@@ -71,7 +48,7 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
 
     def get_exception_handler(self) -> Any:
-        return api_exception_handler
+        return errors.exception_handler
 
     def actor(self, request: Request, scope: str) -> Actor:
         """The caller, if their token has ``scope`` (checked before any package is looked at)."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from packages_app.exceptions import InvalidInput
 
 _CLAUSE = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_:.\-]*)\s*(==|!=)\s*("(?:[^"\\]|\\.)*")\s*')
 _AND = re.compile(r"\s+and\s+")
@@ -36,12 +36,12 @@ def parse_rule(text: str) -> list[Clause]:
     for part in _AND.split(text.strip()):
         match = _CLAUSE.fullmatch(part)
         if match is None:
-            raise ValidationError(
+            raise InvalidInput(
                 f'Cannot read {part.strip()!r}: write claim == "value" (or !=), joined by and.', code="rule"
             )
         clauses.append(Clause(match[1], match[2], json.loads(match[3])))
     if not clauses or len(clauses) > MAX_CLAUSES:
-        raise ValidationError(f"A rule has between 1 and {MAX_CLAUSES} clauses.", code="rule")
+        raise InvalidInput(f"A rule has between 1 and {MAX_CLAUSES} clauses.", code="rule")
     return clauses
 
 

@@ -10,12 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import is_owner
-from packages_app.exceptions import NameInvalid
+from packages_app.exceptions import Conflict, InvalidInput, NameInvalid, PermissionRefused
 from packages_app.models import AuditEvent, SourceRepository
 from packages_app.names import parse_name
 
@@ -33,7 +32,7 @@ def _clean_issuer_url(url: str) -> str:
         return url.strip()
     if parts.scheme == "http" and (host == "localhost" or _is_loopback(host)):
         return url.strip()
-    raise ValidationError("The issuer URL must be https:// (http:// only on a loopback address).", code="issuer")
+    raise InvalidInput("The issuer URL must be https:// (http:// only on a loopback address).", code="issuer")
 
 
 def _is_loopback(host: str) -> bool:
@@ -49,9 +48,9 @@ def _clean_packages(organization: Organization, names: list[str]) -> list[str]:
         try:
             parse_name(name)
         except NameInvalid:
-            raise ValidationError(f"{name!r} is not a package name.", code="packages") from None
+            raise InvalidInput(f"{name!r} is not a package name.", code="packages") from None
         if name.split("/", 1)[0] != organization.name:
-            raise ValidationError(f"{name!r} is not a package of {organization.name}.", code="packages")
+            raise InvalidInput(f"{name!r} is not a package of {organization.name}.", code="packages")
     return chosen
 
 
@@ -59,11 +58,11 @@ def _binding(organization: Organization, repository: str, packages: list[str]) -
     """Exactly one of: a repository of the organization, or some of its packages."""
     chosen = _clean_packages(organization, packages)
     if bool(repository.strip()) == bool(chosen):
-        raise ValidationError("Bind the issuer to one repository or to chosen packages.", code="binding")
+        raise InvalidInput("Bind the issuer to one repository or to chosen packages.", code="binding")
     if not chosen:
         found = SourceRepository.objects.filter(owner=organization.name, name=repository.strip().lower()).first()
         if found is None:
-            raise ValidationError(f"{organization.name} has no repository {repository!r}.", code="binding")
+            raise InvalidInput(f"{organization.name} has no repository {repository!r}.", code="binding")
         return {"repository": found, "packages": []}
     return {"repository": None, "packages": chosen}
 
@@ -83,13 +82,13 @@ def issuer_register(
     """Trust ``issuer``'s tokens for ``audience`` that meet ``rule`` (``federation.rules``), with ``role``
     on one repository's packages or on chosen packages of the organization."""
     if not is_owner(organization=organization, user=user):
-        raise PermissionDenied("Only the organization's owners can trust CI issuers.")
+        raise PermissionRefused("Only the organization's owners can trust CI issuers.")
     if not name.strip() or not audience.strip():
-        raise ValidationError("Give the issuer a name and the audience its tokens carry.", code="name")
+        raise InvalidInput("Give the issuer a name and the audience its tokens carry.", code="name")
     if TrustedIssuer.objects.filter(organization=organization, name=name.strip()).exists():
-        raise ValidationError(f"{organization.name} already trusts an issuer named {name.strip()!r}.", code="name")
+        raise Conflict(f"{organization.name} already trusts an issuer named {name.strip()!r}.", code="name")
     if role not in TrustedIssuer.Role.values:
-        raise ValidationError("The role is read or write.", code="role")
+        raise InvalidInput("The role is read or write.", code="role")
     rules.parse_rule(rule)
     return TrustedIssuer.objects.create(
         organization=organization,
@@ -106,7 +105,7 @@ def issuer_register(
 def issuer_delete(*, organization: Organization, user: Any, issuer_id: int) -> None:
     """Stop trusting an issuer; the credentials it was exchanged for stop working at once."""
     if not is_owner(organization=organization, user=user):
-        raise PermissionDenied("Only the organization's owners can remove CI issuers.")
+        raise PermissionRefused("Only the organization's owners can remove CI issuers.")
     TrustedIssuer.objects.filter(organization=organization, id=issuer_id).delete()
 
 

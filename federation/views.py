@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +20,8 @@ from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
 from accounts.services import is_owner
+from packages_app.exceptions import PermissionRefused
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import services, verify
@@ -31,7 +32,7 @@ from .models import TrustedIssuer
 def _owned(request: HttpRequest, name: str) -> Any:
     organization = org_selectors.organization_for_member(name=name, user=request.user)
     if not is_owner(organization=organization, user=request.user):
-        raise PermissionDenied("Only the organization's owners can manage CI issuers.")
+        raise PermissionRefused("Only the organization's owners can manage CI issuers.")
     return organization
 
 
@@ -40,11 +41,8 @@ def issuers(request: HttpRequest, name: str) -> HttpResponse:
     organization = _owned(request, name)
     form = TrustedIssuerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with page_errors.onto(form):
             services.issuer_register(organization=organization, user=request.user, **form.arguments())
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             messages.success(request, f"CI jobs whose tokens {form.cleaned_data['name']} signs can now log in.")
             return redirect("ci-issuers", name=organization.name)
     rows = TrustedIssuer.objects.filter(organization=organization).select_related("repository")

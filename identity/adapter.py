@@ -15,9 +15,9 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 
 from accounts.namespaces import validate_new_namespace
+from packages_app.exceptions import InvalidInput
 
 
 def preferred_name(sociallogin: Any) -> str:
@@ -32,8 +32,8 @@ def name_problem(name: str) -> str:
     """Why ``name`` cannot be the new namespace ("" when it can)."""
     try:
         validate_new_namespace(name)
-    except ValidationError as exc:
-        return exc.messages[0]
+    except InvalidInput as exc:
+        return exc.message
     return ""
 
 

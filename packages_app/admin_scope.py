@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 
 from . import selectors as package_selectors
-from .exceptions import NameUnknown
+from .exceptions import PermissionRefused
 from .models import Package, Role
 
 
@@ -41,12 +40,9 @@ def admin_scope(request: HttpRequest, org: str | None, name: str | None, *, what
     if org is not None:
         organization = account_selectors.organization_for_member(name=org, user=request.user)
         if not account_services.is_owner(organization=organization, user=request.user):
-            raise PermissionDenied(f"Only the organization's owners manage its {what}.")
+            raise PermissionRefused(f"Only the organization's owners manage its {what}.")
         return Scope(title=organization.name, namespace=organization.name, page=page)
-    try:
-        package, role = package_selectors.package_for_page(name=name or "", user=request.user)
-    except NameUnknown:
-        raise Http404("Not Found") from None
+    package, role = package_selectors.package_for_page(name=name or "", user=request.user)  # NameUnknown: 404
     if role < Role.ADMIN:
-        raise PermissionDenied(f"Only the package's admins manage its {what}.")
+        raise PermissionRefused(f"Only the package's admins manage its {what}.")
     return Scope(title=package.name, package=package, page=page)

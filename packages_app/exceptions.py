@@ -1,9 +1,21 @@
-"""Domain errors. Services raise these for anything a client got wrong; ``v2api.errors`` maps each
-class to the OCI error code and HTTP status (distribution-spec, "Error Codes"). Never ``Exception``."""
+"""Domain errors. Services raise these for anything a client got wrong, and nothing else (never
+``Exception``, never Django's ``ValidationError`` or ``PermissionDenied``). Each surface has one
+translator: ``v2api.errors`` maps each class to the OCI error code and HTTP status (distribution-spec,
+"Error Codes"), ``api.errors`` to the REST API's status and ``{"message": …}`` body, and
+``registry_site.page_errors`` to a page's 404, 403 or error message.
+
+The four families every surface knows: ``NotFound`` (which ``NameUnknown`` and the other OCI "unknown"
+errors are), ``InvalidInput`` (with a machine-readable ``code``), ``Conflict`` (an invalid input that
+clashes with what exists) and ``PermissionRefused`` (a ``Denied``). ``InvalidInput`` is also a Django
+``ValidationError`` and ``PermissionRefused`` a Django ``PermissionDenied``, so a form's ``add_error``
+and Django's own 403 take them as they are."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.core.exceptions import PermissionDenied as _DjangoPermissionDenied
+from django.core.exceptions import ValidationError as _DjangoValidationError
 
 
 class RegistryError(Exception):
@@ -17,11 +29,41 @@ class RegistryError(Exception):
         self.detail = detail
 
 
+class NotFound(RegistryError):
+    """Something the request names does not exist, or the caller may not know that it does: both look
+    the same on every surface (a private package is a missing one)."""
+
+    message = "not found"
+
+
+class InvalidInput(RegistryError, _DjangoValidationError):
+    """A value the caller sent that the domain refuses; ``code`` says which rule (e.g. ``"visibility"``,
+    ``"unknown_user"``), ``message`` says it to a person."""
+
+    message = "invalid input"
+
+    def __init__(self, message: str | None = None, *, code: str = "invalid", detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+class Conflict(InvalidInput):
+    """An input that clashes with what exists: a name taken, a member already there."""
+
+    message = "conflicts with an existing one"
+
+
 class NameInvalid(RegistryError):
     message = "invalid repository name"
 
 
-class NameUnknown(RegistryError):
+class NameUnknown(NotFound):
     message = "repository name not known to registry"
 
 
@@ -45,11 +87,11 @@ class TooLarge(RegistryError):
     message = "content is larger than this registry accepts"
 
 
-class BlobUnknown(RegistryError):
+class BlobUnknown(NotFound):
     message = "blob unknown to registry"
 
 
-class BlobUploadUnknown(RegistryError):
+class BlobUploadUnknown(NotFound):
     message = "blob upload unknown to registry"
 
 
@@ -95,7 +137,7 @@ class RangeNotSatisfiable(RegistryError):
         self.size = size
 
 
-class ManifestUnknown(RegistryError):
+class ManifestUnknown(NotFound):
     message = "manifest unknown"
 
 
@@ -150,6 +192,17 @@ class InsufficientScope(Unauthorized):
 
 class Denied(RegistryError):
     message = "requested access to the resource is denied"
+
+
+class PermissionRefused(Denied, _DjangoPermissionDenied):
+    """The caller is known but their role does not allow this change (e.g. only admins change a
+    package's visibility). Where the thing must not even be seen, services raise ``NotFound`` instead.
+    Without a message, each surface says its own default (the 403 page's, "Not allowed.", "Forbidden")."""
+
+    message = ""
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class TooManyScopes(RegistryError):

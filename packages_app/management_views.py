@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,11 +16,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import organizations_of
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import repository_selectors, selectors
 from .access import Actor, namespace_role
-from .exceptions import Denied, ManifestUnknown, NameUnknown
 from .models import Package, Role, SourceRepository, deleted_retention_days
 from .services import grants as grant_services
 from .services import packages as package_services
@@ -32,18 +31,6 @@ from .settings_page import _admin_of
 
 def _actor(request: HttpRequest) -> Actor:
     return Actor(user=request.user if request.user.is_authenticated else None)
-
-
-def _done(request: HttpRequest, action: Any, success: str) -> bool:
-    """Run a service; its refusal becomes an error message. True when it succeeded."""
-    try:
-        action()
-    except (ValidationError, PermissionDenied, Denied) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(getattr(exc, "message", exc))
-        messages.error(request, text or "Not allowed.")
-        return False
-    messages.success(request, success)
-    return True
 
 
 @login_required
@@ -62,16 +49,13 @@ def package_access(request: HttpRequest, name: str) -> HttpResponse:
                 button="Remove access",
                 cancel=_settings_url(name, "access"),
             )
-        _done(
-            request, lambda: grant_services.access_revoke(package=package, user=request.user, **who), "Access removed."
-        )
+        with page_errors.as_message(request):
+            grant_services.access_revoke(package=package, user=request.user, **who)
+            messages.success(request, "Access removed.")
     else:
-        role = request.POST.get("role", "")
-        _done(
-            request,
-            lambda: grant_services.access_grant(package=package, user=request.user, role=role, **who),
-            "Access granted.",
-        )
+        with page_errors.as_message(request):
+            grant_services.access_grant(package=package, user=request.user, role=request.POST.get("role", ""), **who)
+            messages.success(request, "Access granted.")
     return redirect(_settings_url(name, "access"))
 
 
@@ -103,14 +87,10 @@ def package_repository(request: HttpRequest, name: str) -> HttpResponse:
             messages.error(request, f"There is no repository {chosen}.")
             return redirect(_settings_url(name, "repository"))
     inherit = request.POST.get("inherit") == "on"
-    _done(
-        request,
-        lambda: (
-            repository_services.package_link_repository(package=package, repository=repository, user=request.user),
-            repository_services.package_set_inheritance(package=package, user=request.user, inherit=inherit),
-        ),
-        "Repository settings saved.",
-    )
+    with page_errors.as_message(request):
+        repository_services.package_link_repository(package=package, repository=repository, user=request.user)
+        repository_services.package_set_inheritance(package=package, user=request.user, inherit=inherit)
+        messages.success(request, "Repository settings saved.")
     return redirect(_settings_url(name, "repository"))
 
 
@@ -122,11 +102,11 @@ def package_delete(request: HttpRequest, name: str) -> HttpResponse:
     if request.POST.get("confirm", "").strip() != package.name:
         messages.error(request, f"Type “{package.name}” to confirm the deletion.")
         return redirect(_settings_url(name, "danger"))
-    if _done(
-        request,
-        lambda: package_services.package_delete(package=package, actor=_actor(request)),
-        f"{package.name} was deleted. It can be restored for {deleted_retention_days()} days.",
-    ):
+    with page_errors.as_message(request):
+        package_services.package_delete(package=package, actor=_actor(request))
+        messages.success(
+            request, f"{package.name} was deleted. It can be restored for {deleted_retention_days()} days."
+        )
         return redirect("owner-deleted", owner=package.namespace)
     return redirect(_settings_url(name, "danger"))
 
@@ -148,11 +128,9 @@ def version_delete(request: HttpRequest, name: str, version_id: int) -> HttpResp
             button="Delete version",
             cancel=reverse("package-version", args=[name, manifest.id]),
         )
-    if _done(
-        request,
-        lambda: version_services.version_delete(manifest=manifest, actor=_actor(request)),
-        f"Deleted {manifest.digest}.",
-    ):
+    with page_errors.as_message(request):
+        version_services.version_delete(manifest=manifest, actor=_actor(request))
+        messages.success(request, f"Deleted {manifest.digest}.")
         return redirect("package-versions", name=name)
     return redirect("package-version", name=name, version_id=manifest.id)
 
@@ -171,19 +149,14 @@ def version_restore(request: HttpRequest, name: str, version_id: int) -> HttpRes
             button="Restore version",
             cancel=reverse("package-version", args=[name, manifest.id]),
         )
-    _done(
-        request,
-        lambda: version_services.version_restore(manifest=manifest, actor=_actor(request)),
-        f"Restored {manifest.digest}.",
-    )
+    with page_errors.as_message(request):
+        version_services.version_restore(manifest=manifest, actor=_actor(request))
+        messages.success(request, f"Restored {manifest.digest}.")
     return redirect("package-version", name=name, version_id=manifest.id)
 
 
 def _version(package: Package, version_id: int) -> Any:
-    try:
-        return selectors.version_get(package=package, version_id=version_id)
-    except ManifestUnknown:
-        raise Http404("No such version") from None
+    return selectors.version_get(package=package, version_id=version_id)  # ManifestUnknown: the 404 page
 
 
 @login_required
@@ -202,11 +175,9 @@ def owner_deleted_restore(request: HttpRequest, owner: str, package_id: int) -> 
     if not found:
         raise Http404("No such deleted package")
     package = found[0]
-    if _done(
-        request,
-        lambda: package_services.package_restore(package=package, actor=_actor(request)),
-        f"{package.name} was restored.",
-    ):
+    with page_errors.as_message(request):
+        package_services.package_restore(package=package, actor=_actor(request))
+        messages.success(request, f"{package.name} was restored.")
         return redirect("package", name=package.name)
     return redirect("owner-deleted", owner=owner)
 
@@ -222,20 +193,15 @@ def repositories(request: HttpRequest) -> HttpResponse:
     ]
     if request.method == "POST":
         data = request.POST
-        created: list[Any] = []
-        if _done(
-            request,
-            lambda: created.append(
-                repository_services.repository_create(
-                    owner=data.get("owner", ""),
-                    name=data.get("name", ""),
-                    user=request.user,
-                    description=data.get("description", ""),
-                )
-            ),
-            "Repository created.",
-        ):
-            return redirect("repository", owner=created[0].owner, name=created[0].name)
+        with page_errors.as_message(request):
+            created = repository_services.repository_create(
+                owner=data.get("owner", ""),
+                name=data.get("name", ""),
+                user=request.user,
+                description=data.get("description", ""),
+            )
+            messages.success(request, "Repository created.")
+            return redirect("repository", owner=created.owner, name=created.name)
     context = {
         "repositories": repository_selectors.repositories_of(user=request.user),
         "owners": owners,
@@ -245,10 +211,8 @@ def repositories(request: HttpRequest) -> HttpResponse:
 
 
 def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
-    try:
-        return repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
-    except NameUnknown:
-        raise Http404("No such repository") from None
+    """NameUnknown (the 404 page) for a repository the viewer may not see, as for a missing one."""
+    return repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
 
 
 @login_required
@@ -280,18 +244,12 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
                 button="Remove collaborator",
                 cancel=reverse("repository", args=[owner, name]),
             )
-        _done(
-            request,
-            lambda: repository_services.collaborator_remove(repository=repo, user=request.user, username=username),
-            f"Removed {username}.",
-        )
+        with page_errors.as_message(request):
+            repository_services.collaborator_remove(repository=repo, user=request.user, username=username)
+            messages.success(request, f"Removed {username}.")
     else:
-        role = request.POST.get("role", "")
-        _done(
-            request,
-            lambda: repository_services.collaborator_set(
-                repository=repo, user=request.user, username=username, role=role
-            ),
-            f"{username} is a collaborator.",
-        )
+        with page_errors.as_message(request):
+            role = request.POST.get("role", "")
+            repository_services.collaborator_set(repository=repo, user=request.user, username=username, role=role)
+            messages.success(request, f"{username} is a collaborator.")
     return redirect("repository", owner=owner, name=name)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from .access import package_role
 from .audit import audit_record
+from .exceptions import InvalidInput, PermissionRefused
 from .models import AuditEvent, Package, RetentionRule, Role
 from .readme import MAX_README_CHARS
 from .retention import Planned, retention_preview
@@ -22,7 +22,7 @@ MAX_PROTECTED_CHARS = 2000
 
 def _require_admin(package: Package, user: Any, what: str) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or package_role(user, package) != Role.ADMIN:
-        raise PermissionDenied(f"Only the package's admins can {what}.")
+        raise PermissionRefused(f"Only the package's admins can {what}.")
 
 
 def package_set_readme(*, package: Package, user: Any, readme: str) -> Package:
@@ -30,7 +30,7 @@ def package_set_readme(*, package: Package, user: Any, readme: str) -> Package:
     _require_admin(package, user, "change its README")
     text = readme.replace("\r\n", "\n").strip()
     if len(text) > MAX_README_CHARS:
-        raise ValidationError(f"A README holds at most {MAX_README_CHARS:,} characters.", code="readme_too_long")
+        raise InvalidInput(f"A README holds at most {MAX_README_CHARS:,} characters.", code="readme_too_long")
     package.readme = text
     package.save(update_fields=["readme", "updated_at"])
     audit_record(package=package, user=user, action=AuditEvent.Action.README, detail=f"{len(text)} characters")
@@ -50,11 +50,11 @@ class RuleInput:
 def _checked(data: RuleInput) -> RuleInput:
     for value in (data.keep_newest, data.untagged_older_than_days):
         if value is not None and not 0 < value <= 100_000:
-            raise ValidationError("Limits are whole numbers from 1 to 100,000.", code="limit")
+            raise InvalidInput("Limits are whole numbers from 1 to 100,000.", code="limit")
     if data.keep_newest is None and data.untagged_older_than_days is None:
-        raise ValidationError("Set “keep the newest” or “untagged older than” (or both).", code="empty_rule")
+        raise InvalidInput("Set “keep the newest” or “untagged older than” (or both).", code="empty_rule")
     if len(data.protected_tags) > MAX_PROTECTED_CHARS:
-        raise ValidationError("Protected tags are too long.", code="protected")
+        raise InvalidInput("Protected tags are too long.", code="protected")
     return data
 
 
@@ -99,7 +99,7 @@ def retention_rule_delete(*, package: Package, user: Any, rule_id: int) -> None:
 def _rule(package: Package, rule_id: int) -> RetentionRule:
     rule = RetentionRule.objects.filter(package=package, id=rule_id).first()
     if rule is None:
-        raise ValidationError("There is no such retention rule.", code="unknown_rule")
+        raise InvalidInput("There is no such retention rule.", code="unknown_rule")
     return rule
 
 

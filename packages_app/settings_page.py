@@ -7,26 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from . import repository_selectors, selectors
 from .access import inherits_access
-from .exceptions import NameUnknown
+from .exceptions import PermissionRefused
 from .models import Package, Role
 from .package_settings import retention_rules
-
-NOT_FOUND = "No such package"
 
 
 def _admin_of(request: HttpRequest, name: str) -> Package:
     """The package for a settings page: 404 to whoever cannot read it, 403 to readers who are not admins."""
-    try:
-        package, role = selectors.package_for_page(name=name, user=request.user)
-    except NameUnknown:
-        raise Http404(NOT_FOUND) from None
+    package, role = selectors.package_for_page(name=name, user=request.user)  # NameUnknown: the 404 page
     if role < Role.ADMIN:
-        raise PermissionDenied("Only the package's admins can change its settings.")
+        raise PermissionRefused("Only the package's admins can change its settings.")
     return package
 
 

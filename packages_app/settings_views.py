@@ -3,16 +3,18 @@ Each POST calls one service of ``packages_app.package_settings`` and returns to 
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import package_settings
-from .management_views import _done, _settings_url
+from .exceptions import InvalidInput
+from .management_views import _settings_url
 from .settings_page import _admin_of
 
 
@@ -21,11 +23,9 @@ from .settings_page import _admin_of
 def package_readme(request: HttpRequest, name: str) -> HttpResponse:
     package = _admin_of(request, name)
     readme = request.POST.get("readme", "")
-    _done(
-        request,
-        lambda: package_settings.package_set_readme(package=package, user=request.user, readme=readme),
-        "README saved." if readme.strip() else "README removed.",
-    )
+    with page_errors.as_message(request):
+        package_settings.package_set_readme(package=package, user=request.user, readme=readme)
+        messages.success(request, "README saved." if readme.strip() else "README removed.")
     return redirect(_settings_url(name, "readme"))
 
 
@@ -34,7 +34,7 @@ def _limit(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise ValidationError("Limits are whole numbers from 1 to 100,000.", code="limit")
+        raise InvalidInput("Limits are whole numbers from 1 to 100,000.", code="limit")
     return int(value)
 
 
@@ -67,17 +67,13 @@ def package_retention(request: HttpRequest, name: str) -> HttpResponse:
                 button="Remove rule",
                 cancel=_settings_url(name, "retention"),
             )
-        _done(
-            request,
-            lambda: package_settings.retention_rule_delete(package=package, user=request.user, rule_id=rule_id),
-            "Retention rule removed.",
-        )
+        with page_errors.as_message(request):
+            package_settings.retention_rule_delete(package=package, user=request.user, rule_id=rule_id)
+            messages.success(request, "Retention rule removed.")
         return redirect(_settings_url(name, "retention"))
-    _done(
-        request,
-        lambda: package_settings.retention_rule_save(
+    with page_errors.as_message(request):
+        package_settings.retention_rule_save(
             package=package, user=request.user, data=_rule_input(request), rule_id=rule_id
-        ),
-        "Retention rule saved. Garbage collection applies it on its next run.",
-    )
+        )
+        messages.success(request, "Retention rule saved. Garbage collection applies it on its next run.")
     return redirect(_settings_url(name, "retention"))

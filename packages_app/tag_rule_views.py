@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import tag_rules
@@ -24,7 +24,7 @@ WHAT = "tag rules"
 def rules(request: HttpRequest, org: str | None = None, name: str | None = None) -> HttpResponse:
     scope = admin_scope(request, org, name, what=WHAT, page="tag-rules")
     if request.method == "POST":
-        try:
+        with page_errors.as_message(request):
             tag_rules.tag_rule_create(
                 user=request.user,
                 namespace=scope.namespace,
@@ -33,9 +33,6 @@ def rules(request: HttpRequest, org: str | None = None, name: str | None = None)
                 kind=request.POST.get("kind", ""),
                 team=request.POST.get("team", "").strip(),
             )
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
-        else:
             messages.success(request, "Tag rule added.")
             return redirect(scope.url())
     found = tag_rules.tag_rules_of(namespace=scope.namespace, package=scope.package)

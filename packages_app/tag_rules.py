@@ -22,13 +22,12 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 
 from accounts.models import Team
 
 from .access import namespace_role, package_role
-from .exceptions import TagInvalid, TagRuleDenied
+from .exceptions import InvalidInput, PermissionRefused, TagInvalid, TagRuleDenied
 from .models import AuditEvent, Package, Role, TagRule
 from .names import parse_tag
 
@@ -92,7 +91,7 @@ def check(
 def _require_admin(user: Any, namespace: str, package: Package | None) -> None:
     role = None if user is None else (package_role(user, package) if package else namespace_role(user, namespace))
     if role != Role.ADMIN:
-        raise PermissionDenied("Only admins can change tag rules.")
+        raise PermissionRefused("Only admins can change tag rules.")
 
 
 def _clean_pattern(pattern: str) -> str:
@@ -101,7 +100,7 @@ def _clean_pattern(pattern: str) -> str:
     try:
         parse_tag(literal or "x")
     except TagInvalid:
-        raise ValidationError(
+        raise InvalidInput(
             "Use a glob of tag characters (letters, digits, _ . -) with * ? [ ], e.g. v* or release-[0-9]*.",
             code="pattern",
         ) from None
@@ -126,7 +125,7 @@ def _team(namespace: str, slug: str) -> Team | None:
         return None
     team = Team.objects.filter(organization__name=namespace, slug=slug).first()
     if team is None:
-        raise ValidationError(f"{namespace} has no team “{slug}”.", code="unknown_team")
+        raise InvalidInput(f"{namespace} has no team “{slug}”.", code="unknown_team")
     return team
 
 
@@ -136,9 +135,9 @@ def tag_rule_create(
     """A rule of ``namespace`` (all its packages) or of ``package``. Admins only; audited."""
     _require_admin(user, namespace, package)
     if kind not in TagRule.Kind.values:
-        raise ValidationError("Choose immutable or protected.", code="kind")
+        raise InvalidInput("Choose immutable or protected.", code="kind")
     if team and kind != TagRule.Kind.PROTECTED:
-        raise ValidationError("Only a protected rule names a team.", code="team")
+        raise InvalidInput("Only a protected rule names a team.", code="team")
     owner = package.namespace if package is not None else namespace
     rule = TagRule.objects.create(
         namespace="" if package is not None else namespace,

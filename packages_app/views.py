@@ -2,7 +2,8 @@
 
 Each view reads the request, asks one selector (or calls one service) and renders. A package the
 viewer cannot read is the same 404 as one that does not exist (REGISTRY.md "Packages, visibility and
-access"); only its admins see its settings.
+access"): the selectors raise ``NameUnknown`` for both, and ``registry_site.page_errors`` answers it
+with the 404 page. Only its admins see its settings.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from registry_site import page_errors
+
 from . import selectors
-from .exceptions import ManifestUnknown, NameUnknown
 from .forms import VISIBILITY_HELP, VisibilityForm
 from .models import Package, Role
 from .pages import listing
@@ -24,7 +25,7 @@ from .pages import package as package_page
 from .pages import version as version_page
 from .pages import versions as versions_list
 from .services.packages import package_set_visibility
-from .settings_page import NOT_FOUND, _admin_of, settings_context
+from .settings_page import _admin_of, settings_context
 
 
 def _query(request: HttpRequest) -> str:
@@ -43,19 +44,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def owner(request: HttpRequest, owner: str) -> HttpResponse:
-    try:
-        page = listing.owner_page(owner=owner, user=request.user, query=_query(request))
-    except NameUnknown:
-        raise Http404("No such user or organization") from None
+    page = listing.owner_page(owner=owner, user=request.user, query=_query(request))
     return render(request, "packages_app/owner.html", {"page": page})
 
 
 @require_GET
 def package(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        overview = package_page.package_overview(name=name, user=request.user)
-    except NameUnknown:
-        raise Http404(NOT_FOUND) from None
+    overview = package_page.package_overview(name=name, user=request.user)
     context = {"page": overview, "package": overview.package, "tab": "overview", "is_admin": overview.is_admin}
     return render(request, "packages_app/package.html", context)
 
@@ -63,22 +58,14 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 def version(request: HttpRequest, name: str, version_id: int) -> HttpResponse:
     """One version: digests, platforms, layers, labels, referrers, pull commands."""
-    try:
-        detail = version_page.version_detail(name=name, user=request.user, version_id=int(version_id))
-    except NameUnknown:
-        raise Http404(NOT_FOUND) from None
-    except ManifestUnknown:
-        raise Http404("No such version") from None
+    detail = version_page.version_detail(name=name, user=request.user, version_id=int(version_id))
     context = {"v": detail, "package": detail.package, "tab": "versions", "is_admin": detail.is_admin}
     return render(request, "packages_app/version.html", context)
 
 
 @require_GET
 def versions(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        package, role = selectors.package_for_page(name=name, user=request.user)
-    except NameUnknown:
-        raise Http404(NOT_FOUND) from None
+    package, role = selectors.package_for_page(name=name, user=request.user)
     view = request.GET.get("view", "all")
     view = "all" if view == "deleted" and role < Role.ADMIN else view  # deleted versions: admins only
     tag = request.GET.get("tag", "").strip()[:128]
@@ -111,11 +98,8 @@ def package_visibility(request: HttpRequest, name: str) -> HttpResponse:
     organization = selectors.owner_is_organization(namespace=package.namespace)
     form = VisibilityForm(request.POST, package=package, organization=organization)
     if form.is_valid():
-        try:
+        with page_errors.onto(form):
             package_set_visibility(package=package, user=_person(request), visibility=form.cleaned_data["visibility"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             messages.success(request, f"{package.name} is now {package.get_visibility_display().lower()}.")
             return redirect("package-settings", name=name)
     return _settings_page(request, package, form)

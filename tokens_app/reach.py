@@ -12,10 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from packages_app.access import can_create, package_role
-from packages_app.exceptions import NameInvalid
+from packages_app.exceptions import InvalidInput, NameInvalid
 from packages_app.models import Package
 from packages_app.names import parse_name
 
@@ -34,10 +32,10 @@ def clean_packages(*, user: Any, names: Iterable[str]) -> list[str]:
     package that exists but is hidden from them as for one that does not exist."""
     chosen = sorted(set(names))
     if len(chosen) > MAX_PACKAGES:
-        raise ValidationError(f"Choose at most {MAX_PACKAGES} packages.", code="packages")
+        raise InvalidInput(f"Choose at most {MAX_PACKAGES} packages.", code="packages")
     for name in chosen:
         if not _reachable(user, name):
-            raise ValidationError(f"You have no package named {name!r}, and cannot create one.", code="packages")
+            raise InvalidInput(f"You have no package named {name!r}, and cannot create one.", code="packages")
     return chosen
 
 
@@ -56,7 +54,7 @@ def clean_organization(*, user: Any, name: str) -> Any:
     """The organization a token is limited to: one the user is a member of."""
     organization = user.organizations.filter(name=name.strip().lower()).first()
     if organization is None:
-        raise ValidationError(f"You are not a member of an organization named {name!r}.", code="organization")
+        raise InvalidInput(f"You are not a member of an organization named {name!r}.", code="organization")
     return organization
 
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from packages_app.access import repository_role
+from packages_app.exceptions import InvalidInput, PermissionRefused
 from packages_app.models import Role
 
 from . import credentials
@@ -26,9 +26,9 @@ def normalize_scopes(scopes: Iterable[str]) -> list[str]:
     chosen = set(scopes)
     unknown = chosen - set(Scope.values)
     if unknown:
-        raise ValidationError(f"Unknown scope: {', '.join(sorted(unknown))}", code="scope")
+        raise InvalidInput(f"Unknown scope: {', '.join(sorted(unknown))}", code="scope")
     if not chosen:
-        raise ValidationError("Choose at least one scope.", code="scope")
+        raise InvalidInput("Choose at least one scope.", code="scope")
     if chosen & {Scope.WRITE, Scope.DELETE}:
         chosen.add(Scope.READ)
     return [s for s in Scope.values if s in chosen]
@@ -53,12 +53,12 @@ def token_create(
     make it fine-grained (``tokens_app.reach``): it then reaches only those packages, or that organization's."""
     note = note.strip()
     if not note:
-        raise ValidationError("Give the token a note so you can recognise it later.", code="note")
+        raise InvalidInput("Give the token a note so you can recognise it later.", code="note")
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError("The expiry date must be in the future.", code="expiry")
+        raise InvalidInput("The expiry date must be in the future.", code="expiry")
     packages = list(packages)
     if packages and organization:
-        raise ValidationError("Limit a token to chosen packages or to one organization, not both.", code="reach")
+        raise InvalidInput("Limit a token to chosen packages or to one organization, not both.", code="reach")
     chosen = clean_packages(user=user, names=packages) if packages else []
     org = clean_organization(user=user, name=organization) if organization else None
     token, plaintext = PersonalAccessToken.issue(
@@ -95,7 +95,7 @@ def automation_token_issue(*, repository: Any, user: Any) -> NewAutomationToken:
     """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
     admins; its plaintext is returned once and never stored."""
     if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionDenied("Only the repository's admins can issue its automation tokens.")
+        raise PermissionRefused("Only the repository's admins can issue automation tokens.")  # the page's words
     expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
     token, plaintext = AutomationToken.issue(repository=repository, created_by=user, expires_at=expires_at)
     return NewAutomationToken(token, plaintext)

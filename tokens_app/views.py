@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from packages_app import repository_selectors
-from packages_app.exceptions import NameUnknown
 from packages_app.management_views import repository
+from registry_site import page_errors
 from throttling.pages import token_creation_wait
 from ui.confirm import confirm_page, confirmed
 
@@ -42,7 +41,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(wait)
         return response
     if request.method == "POST" and form.is_valid():
-        try:
+        with page_errors.onto(form):
             new = services.token_create(
                 user=request.user,
                 note=form.cleaned_data["note"],
@@ -50,9 +49,6 @@ def token_new(request: HttpRequest) -> HttpResponse:
                 expires_at=form.cleaned_data["expires_at"],
                 **form.reach_arguments(),
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
             return render(request, "tokens_app/token_created.html", {"token": new.token, "plaintext": new.plaintext})
     return render(request, "tokens_app/token_new.html", {"form": form})
 
@@ -95,12 +91,6 @@ def jwks(request: HttpRequest) -> HttpResponse:
 @never_cache
 def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     """Issue an automation token (shown once, on the repository page)."""
-    try:
-        repo, _ = repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
-    except NameUnknown:
-        raise Http404("No such repository") from None
-    try:
-        new = services.automation_token_issue(repository=repo, user=request.user)
-    except PermissionDenied:
-        raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
+    repo, _ = repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
+    new = services.automation_token_issue(repository=repo, user=request.user)  # refused: the 403 page
     return repository(request, owner, name, new_token=new.plaintext)

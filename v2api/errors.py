@@ -45,6 +45,11 @@ ERRORS: dict[type[domain.RegistryError], tuple[str, int]] = {
     domain.QuotaExceeded: ("DENIED", 403),
     domain.TooManyScopes: ("DENIED", 400),
     domain.TooManyRequests: ("TOOMANYREQUESTS", 429),
+    # The families a service shared with the pages and the REST API may raise (no OCI code of their own).
+    domain.NotFound: ("NAME_UNKNOWN", 404),
+    domain.InvalidInput: ("DENIED", 400),
+    domain.Conflict: ("DENIED", 409),
+    domain.PermissionRefused: ("DENIED", 403),
 }
 
 # How many MANIFEST_BLOB_UNKNOWN entries one answer lists before summing up the rest.

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 
 from packages_app import events
 from packages_app.access import namespace_role, package_role
+from packages_app.exceptions import InvalidInput, PermissionRefused
 from packages_app.models import Manifest, Package, Role
 
 from . import payloads
@@ -26,30 +26,30 @@ DELIVER_TASK = "webhooks.tasks.deliver"
 
 def _require_admin(user: Any, *, namespace: str = "", package: Package | None = None) -> None:
     if user is None:
-        raise PermissionDenied("Sign in to manage webhooks.")
+        raise PermissionRefused("Sign in to manage webhooks.")
     role = package_role(user, package) if package is not None else namespace_role(user, namespace)
     if role != Role.ADMIN:
-        raise PermissionDenied("Only admins can manage webhooks.")
+        raise PermissionRefused("Only admins can manage webhooks.")
 
 
 def _clean_events(chosen: Iterable[str]) -> list[str]:
     picked = list(dict.fromkeys(chosen))
     unknown = [e for e in picked if e not in events.EVENTS]
     if unknown:
-        raise ValidationError(f"Unknown event: {', '.join(unknown)}.", code="events")
+        raise InvalidInput(f"Unknown event: {', '.join(unknown)}.", code="events")
     if not picked:
-        raise ValidationError("Choose at least one event.", code="events")
+        raise InvalidInput("Choose at least one event.", code="events")
     return picked
 
 
 def _clean_url(url: str) -> str:
     url = url.strip()
     if len(url) > 2000:
-        raise ValidationError("The URL is too long.", code="url")
+        raise InvalidInput("The URL is too long.", code="url")
     try:
         resolve(url)
     except TargetRefused as exc:
-        raise ValidationError(str(exc), code="url") from None
+        raise InvalidInput(str(exc), code="url") from None
     return url
 
 

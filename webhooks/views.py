@@ -6,17 +6,14 @@ plain member a 403. Every change is one service call; the services check roles t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app.admin_scope import Scope, admin_scope
+from registry_site import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
@@ -24,23 +21,10 @@ from .forms import WebhookForm
 from .models import Webhook
 
 
-def _done(request: HttpRequest, action: Callable[[], Any], success: str) -> bool:
-    """Run a service; its refusal becomes an error message. True when it succeeded."""
-    try:
-        action()
-    except (ValidationError, PermissionDenied) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text or "Not allowed.")
-        return False
-    messages.success(request, success)
-    return True
-
-
 def _create(request: HttpRequest, scope: Scope, form: WebhookForm) -> bool:
     data = form.cleaned_data
-    return _done(
-        request,
-        lambda: services.webhook_create(
+    with page_errors.as_message(request):
+        services.webhook_create(
             user=request.user,
             namespace=scope.namespace,
             package=scope.package,
@@ -48,9 +32,10 @@ def _create(request: HttpRequest, scope: Scope, form: WebhookForm) -> bool:
             secret=data["secret"],
             events_=data["events"],
             active=data["active"],
-        ),
-        "Webhook added; a ping is on its way.",
-    )
+        )
+        messages.success(request, "Webhook added; a ping is on its way.")
+        return True
+    return False
 
 
 @login_required
@@ -65,18 +50,18 @@ def hooks(request: HttpRequest, org: str | None = None, name: str | None = None)
 
 def _update(request: HttpRequest, hook: Webhook, form: WebhookForm) -> bool:
     data = form.cleaned_data
-    return _done(
-        request,
-        lambda: services.webhook_update(
+    with page_errors.as_message(request):
+        services.webhook_update(
             webhook=hook,
             user=request.user,
             url=data["url"],
             events_=data["events"],
             secret=data["secret"] or None,  # an empty field keeps the secret
             active=data["active"],
-        ),
-        "Webhook saved.",
-    )
+        )
+        messages.success(request, "Webhook saved.")
+        return True
+    return False
 
 
 @login_required
@@ -105,13 +90,19 @@ def hook_action(
             return confirm_page(
                 request, title="Delete webhook", question=question, button="Delete webhook", cancel=scope.url(found)
             )
-        _done(request, lambda: services.webhook_delete(webhook=found, user=request.user), "Webhook deleted.")
+        with page_errors.as_message(request):
+            services.webhook_delete(webhook=found, user=request.user)
+            messages.success(request, "Webhook deleted.")
         return redirect(scope.url())
     if action == "ping":
-        _done(request, lambda: services.webhook_ping(webhook=found, user=request.user), "Ping sent.")
+        with page_errors.as_message(request):
+            services.webhook_ping(webhook=found, user=request.user)
+            messages.success(request, "Ping sent.")
     else:
         delivery = selectors.delivery_get(hook=found, delivery_id=_number(request.POST.get("delivery", "")))
-        _done(request, lambda: services.delivery_redeliver(delivery=delivery, user=request.user), "Redelivery sent.")
+        with page_errors.as_message(request):
+            services.delivery_redeliver(delivery=delivery, user=request.user)
+            messages.success(request, "Redelivery sent.")
     return redirect(scope.url(found))
 
 

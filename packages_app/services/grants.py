@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
 from accounts.models import Membership, Team
 
 from ..audit import audit_record
+from ..exceptions import InvalidInput
 from ..models import AuditEvent, Package, PackagePermission, Role, Visibility
 from .packages import _is_organization, _require_admin
 
@@ -18,19 +18,19 @@ def _grantee(package: Package, *, username: str = "", team: str = "") -> dict[st
     """The user or team an access grant names. A private package of an organization can only be
     shared with its members (its teams are always its members)."""
     if bool(username) == bool(team):
-        raise ValidationError("Name a user or a team.", code="grantee")
+        raise InvalidInput("Name a user or a team.", code="grantee")
     if team:
         found = Team.objects.filter(organization__name=package.namespace, slug=team).first()
         if found is None:
-            raise ValidationError(f"{package.namespace} has no team “{team}”.", code="unknown_team")
+            raise InvalidInput(f"{package.namespace} has no team “{team}”.", code="unknown_team")
         return {"team": found}
     user = get_user_model().objects.filter(username=username.strip().lower(), is_active=True).first()
     if user is None:
-        raise ValidationError(f"There is no user named “{username}”.", code="unknown_user")
+        raise InvalidInput(f"There is no user named “{username}”.", code="unknown_user")
     organization = _is_organization(package.namespace)
     member = Membership.objects.filter(organization__name=package.namespace, user=user).exists()
     if organization and package.visibility == Visibility.PRIVATE and not member:
-        raise ValidationError(
+        raise InvalidInput(
             f"{user.username} is not a member of {package.namespace}: a private package of an organization "
             "can only be shared with its members.",
             code="not_member",
@@ -44,7 +44,7 @@ def _role(value: str | int) -> Role:
         return names[value.lower()]
     if isinstance(value, int) and value in Role.values:
         return Role(value)
-    raise ValidationError("Choose read, write or admin.", code="role")
+    raise InvalidInput("Choose read, write or admin.", code="role")
 
 
 def access_grant(
@@ -66,6 +66,6 @@ def access_revoke(*, package: Package, user: Any, username: str = "", team: str 
     filters = {"user__username": username} if username else {"team__slug": team}
     deleted, _ = PackagePermission.objects.filter(package=package, **filters).delete()
     if not deleted:
-        raise ValidationError(f"{username or team} has no access of its own to remove.", code="no_grant")
+        raise InvalidInput(f"{username or team} has no access of its own to remove.", code="no_grant")
     name = username or f"team {team}"
     audit_record(package=package, user=user, action=AuditEvent.Action.ACCESS, detail=f"{name}: removed")

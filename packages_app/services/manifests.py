@@ -122,10 +122,11 @@ def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedM
 
 def manifest_delete(*, name: str, digest: str, actor: Actor | None = None) -> None:
     """DELETE by digest: the version (the manifest and every tag pointing at it), soft-deleted by
-    ``version_delete`` as the pages and the REST API do. The caller has authorized ``actor`` already."""
+    ``version_delete`` as the pages and the REST API do, which checks ``actor`` itself
+    (``packages_app.access.can``: the v2 view asked the same question first, to answer in OCI terms)."""
     package = package_get(name=name)
     parse_digest(digest)
     manifest = Manifest.objects.filter(package=package, digest=digest, deleted_at__isnull=True).first()
     if manifest is None:
         raise ManifestUnknown(detail={"digest": digest})
-    version_delete(manifest=manifest, actor=actor or ANONYMOUS, authorized=True)
+    version_delete(manifest=manifest, actor=actor or ANONYMOUS)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -16,7 +15,7 @@ from accounts.models import Organization
 from .. import events
 from ..access import Action, Actor, can, namespace_role, package_role
 from ..audit import audit_record
-from ..exceptions import DeleteRefused
+from ..exceptions import DeleteRefused, InvalidInput, PermissionRefused
 from ..models import (
     AuditEvent,
     DownloadCount,
@@ -79,17 +78,17 @@ def package_set_visibility(*, package: Package, user: Any, visibility: str) -> P
     """Change visibility: admins only; as on ghcr.io, a public package cannot become private again.
     An organization's members (not its owners) may only choose the visibilities it allows them."""
     if package_role(user, package) != Role.ADMIN:
-        raise PermissionDenied("Only the package's admins can change its visibility.")
+        raise PermissionRefused("Only the package's admins can change its visibility.")
     if visibility not in Visibility.values:
-        raise ValidationError("Choose private, internal or public.", code="visibility")
+        raise InvalidInput("Choose private, internal or public.", code="visibility")
     if package.visibility == Visibility.PUBLIC and visibility != Visibility.PUBLIC:
-        raise ValidationError("A public package cannot be made private or internal again.", code="public")
+        raise InvalidInput("A public package cannot be made private or internal again.", code="public")
     if visibility != package.visibility and visibility not in allowed_visibilities(
         namespace=package.namespace, user=user
     ):
-        raise ValidationError(f"This organization does not let members make packages {visibility}.", code="policy")
+        raise InvalidInput(f"This organization does not let members make packages {visibility}.", code="policy")
     if visibility == Visibility.INTERNAL and not _is_organization(package.namespace):
-        raise ValidationError("Only an organization's packages can be internal.", code="visibility")
+        raise InvalidInput("Only an organization's packages can be internal.", code="visibility")
     old = package.visibility
     package.visibility = visibility
     package.save(update_fields=["visibility", "updated_at"])
@@ -102,7 +101,7 @@ def package_set_visibility(*, package: Package, user: Any, visibility: str) -> P
 
 def _require_admin(package: Package, user: Any, what: str) -> None:
     if user is None or package_role(user, package) != Role.ADMIN:
-        raise PermissionDenied(f"Only the package's admins can {what}.")
+        raise PermissionRefused(f"Only the package's admins can {what}.")
 
 
 DOWNLOADS_DELETE_LIMIT = 5000
@@ -120,15 +119,15 @@ def _check_deletable(package: Package, manifests: Any) -> None:
 
 def _authorize_delete(actor: Actor, package: Package) -> None:
     if not can(actor, package.name, Action.DELETE):
-        raise PermissionDenied("Deleting needs admin on the package (and a token with delete:packages).")
+        raise PermissionRefused("Deleting needs admin on the package (and a token with delete:packages).")
 
 
 def _restorable(deleted_at: Any) -> bool:
     return deleted_at is not None and deleted_at > deleted_cutoff()
 
 
-def _expired(what: str) -> ValidationError:
-    return ValidationError(
+def _expired(what: str) -> InvalidInput:
+    return InvalidInput(
         f"{what} can be restored for {deleted_retention_days()} days after they were deleted.", code="expired"
     )
 
@@ -152,15 +151,15 @@ def package_restore(*, package: Package, actor: Actor) -> Package:
     """Restore a package deleted within WHARF_DELETED_RETENTION_DAYS, unless a package of the same name was
     created since (REGISTRY.md "Deleting"). Its admins (as they were when it was deleted) may do it."""
     if actor.scopes is not None and "delete:packages" not in actor.scopes:
-        raise PermissionDenied("Restoring needs a token with delete:packages.")
+        raise PermissionRefused("Restoring needs a token with delete:packages.")
     _require_admin(package, actor.user, "restore it")
     if package.deleted_at is None:
-        raise ValidationError("This package is not deleted.", code="not_deleted")
+        raise InvalidInput("This package is not deleted.", code="not_deleted")
     if not _restorable(package.deleted_at):
         raise _expired("Packages")
     reused = Package.all_objects.filter(name=package.name, created_at__gt=package.deleted_at).exclude(id=package.id)
     if reused.exists() or Package.objects.filter(name=package.name).exists():
-        raise ValidationError(f"The name {package.name} was used again since: it cannot be restored.", code="reused")
+        raise InvalidInput(f"The name {package.name} was used again since: it cannot be restored.", code="reused")
     try:
         with transaction.atomic():
             # Conditional on the deletion checked above: a purge (gc.purge_deleted) that got there first wins.
@@ -171,7 +170,7 @@ def package_restore(*, package: Package, actor: Actor) -> Package:
             audit_record(package=package, user=actor.user, actor=actor.label, action=AuditEvent.Action.RESTORE_PACKAGE)
             events.emit(events.PACKAGE_RESTORED, package=package, actor=actor.label)
     except IntegrityError:  # a push created the name at this very moment
-        raise ValidationError(
+        raise InvalidInput(
             f"The name {package.name} was used again since: it cannot be restored.", code="reused"
         ) from None
     package.deleted_at = package.deleted_by = None

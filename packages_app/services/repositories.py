@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 
 from ..access import namespace_role, repository_role
 from ..audit import audit_record
+from ..exceptions import Conflict, InvalidInput, PermissionRefused
 from ..models import AuditEvent, Package, RepositoryCollaborator, Role, SourceRepository
 from .grants import _role
 from .packages import _require_admin, package_for_write
@@ -24,18 +24,18 @@ def repository_create(*, owner: str, name: str, user: Any, description: str = ""
     """A source repository in ``owner``'s namespace, created by one of its admins (the user themselves,
     or an organization's owners)."""
     if namespace_role(user, owner) != Role.ADMIN:
-        raise PermissionDenied("Only the namespace's owners can create repositories there.")
+        raise PermissionRefused("Only the namespace's owners can create repositories there.")
     name = name.strip()
     if not re.fullmatch(REPOSITORY_NAME_RE, name) or len(name) > 100:
-        raise ValidationError("Use lowercase letters, digits and . _ - between them.", code="name")
+        raise InvalidInput("Use lowercase letters, digits and . _ - between them.", code="name")
     if SourceRepository.objects.filter(owner=owner, name=name).exists():
-        raise ValidationError(f"{owner}/{name} already exists.", code="taken")
+        raise Conflict(f"{owner}/{name} already exists.", code="taken")
     return SourceRepository.objects.create(owner=owner, name=name, description=description.strip(), created_by=user)
 
 
 def _require_repository_admin(repository: SourceRepository, user: Any) -> None:
     if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionDenied("Only the repository's admins can do that.")
+        raise PermissionRefused("Only the repository's admins can do that.")
 
 
 def collaborator_set(
@@ -45,7 +45,7 @@ def collaborator_set(
     _require_repository_admin(repository, user)
     person = get_user_model().objects.filter(username=username.strip().lower(), is_active=True).first()
     if person is None:
-        raise ValidationError(f"There is no user named “{username}”.", code="unknown_user")
+        raise InvalidInput(f"There is no user named “{username}”.", code="unknown_user")
     collaborator, _ = RepositoryCollaborator.objects.update_or_create(
         repository=repository, user=person, defaults={"role": _role(role)}
     )
@@ -83,7 +83,7 @@ def package_link_repository(
         if repository is not None:
             _require_repository_admin(repository, user)
     if repository is not None and repository.owner != package.namespace:
-        raise ValidationError("A package can only be linked to a repository of its own owner.", code="owner")
+        raise InvalidInput("A package can only be linked to a repository of its own owner.", code="owner")
     if package.repository_id == (repository.id if repository else None):
         return package
     package.repository = repository

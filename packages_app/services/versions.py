@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from .. import events, tagging
 from ..access import Actor
 from ..audit import audit_record
+from ..exceptions import InvalidInput
 from ..models import AuditEvent, Manifest
 from .blobs import _relink_blobs
 from .packages import _authorize_delete, _check_deletable, _expired, _restorable
@@ -23,8 +23,9 @@ def _own_children(manifest: Manifest) -> list[int]:
 
 def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False) -> Manifest:
     """Soft-delete a version: the manifest (and the platform images only it uses) stop being pullable at
-    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. ``authorized``: the
-    registry already checked ``actor`` (v2 DELETE); the pages and the REST API let this check it."""
+    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. Every caller
+    (pages, REST API, v2 DELETE) lets this check ``actor``; ``authorized=True`` skips the check, for
+    maintenance code and tests that delete as the system."""
     package = manifest.package
     if not authorized:
         _authorize_delete(actor, package)
@@ -56,7 +57,7 @@ def version_restore(*, manifest: Manifest, actor: Actor) -> Manifest:
     package = manifest.package
     _authorize_delete(actor, package)
     if manifest.deleted_at is None:
-        raise ValidationError("This version is not deleted.", code="not_deleted")
+        raise InvalidInput("This version is not deleted.", code="not_deleted")
     if not _restorable(manifest.deleted_at):
         raise _expired("Versions")
     with transaction.atomic():
