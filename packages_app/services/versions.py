@@ -21,14 +21,12 @@ def _own_children(manifest: Manifest) -> list[int]:
     return [c.id for c in children if not others.filter(children=c).exists() and not c.tags.exists()]
 
 
-def version_delete(*, manifest: Manifest, actor: Actor, authorized: bool = False) -> Manifest:
+def version_delete(*, manifest: Manifest, actor: Actor) -> Manifest:
     """Soft-delete a version: the manifest (and the platform images only it uses) stop being pullable at
-    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. Every caller
-    (pages, REST API, v2 DELETE) lets this check ``actor``; ``authorized=True`` skips the check, for
-    maintenance code and tests that delete as the system."""
+    once; its tags are removed and remembered for a restore within WHARF_DELETED_RETENTION_DAYS. Whoever
+    calls (pages, REST API, v2 DELETE), this decides whether ``actor`` may delete in the package."""
     package = manifest.package
-    if not authorized:
-        _authorize_delete(actor, package)
+    _authorize_delete(actor, package)
     _check_deletable(package, [manifest.id])
     now = timezone.now()
     with transaction.atomic():

@@ -312,7 +312,7 @@ def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_th
         assert queued == [package().id]
         assert tasks.refresh_package_metadata(queued.pop()) is True
 
-    run(lambda: version_delete(manifest=newest, actor=ANONYMOUS, authorized=True))
+    run(lambda: version_delete(manifest=newest, actor=ANONYMOUS))
     assert (package().description, package().licenses) == ("one", "MIT")
     run(lambda: version_restore(manifest=Manifest.objects.get(id=newest.id), actor=ANONYMOUS))
     assert package().description == "two"

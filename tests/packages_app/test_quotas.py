@@ -67,9 +67,9 @@ def test_deleting_a_version_reduces_usage_but_not_below_what_others_still_use(re
     first, second = two_images()
     registry.push_image("acme/app", first, "v1")
     registry.push_image("acme/app", second, "v2")
-    versions.version_delete(manifest=Manifest.objects.get(digest=second.digest), actor=ANONYMOUS, authorized=True)
+    versions.version_delete(manifest=Manifest.objects.get(digest=second.digest), actor=ANONYMOUS)
     assert quotas.usage_of("acme").used_bytes == sizes(first)  # BASE is still first's
-    versions.version_delete(manifest=Manifest.objects.get(digest=first.digest), actor=ANONYMOUS, authorized=True)
+    versions.version_delete(manifest=Manifest.objects.get(digest=first.digest), actor=ANONYMOUS)
     assert quotas.usage_of("acme").used_bytes == 0
     assert Blob.objects.count() == len({*first.blobs, *second.blobs})  # the bytes are kept for a restore
 
@@ -78,7 +78,7 @@ def test_a_restored_version_counts_again(registry: Any) -> None:
     first, _ = two_images()
     registry.push_image("acme/app", first, "v1")
     manifest = Manifest.objects.get(digest=first.digest)
-    versions.version_delete(manifest=manifest, actor=ANONYMOUS, authorized=True)
+    versions.version_delete(manifest=manifest, actor=ANONYMOUS)
     Manifest.objects.filter(id=manifest.id).update(deleted_at=None)  # as version_restore does, without access
     assert quotas.usage_of("acme").used_bytes == sizes(first)
 
