@@ -7,7 +7,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 
-from packages_app.exceptions import InvalidInput
+from errors import InvalidInput
 
 from .models import Organization
 from .namespaces import validate_namespace_syntax

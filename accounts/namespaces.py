@@ -11,7 +11,7 @@ import re
 
 from django.contrib.auth import get_user_model
 
-from packages_app.exceptions import Conflict, InvalidInput
+from errors import Conflict, InvalidInput
 
 NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_LENGTH = 39

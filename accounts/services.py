@@ -8,18 +8,24 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
-from packages_app.audit import org_event_record
-from packages_app.exceptions import Conflict, InvalidInput, PermissionRefused
-from packages_app.models import AuditEvent
+from errors import Conflict, InvalidInput, PermissionRefused
 
+from . import selectors, signals
 from .models import Membership, Organization, Team
 from .namespaces import validate_new_namespace
-
-Action = AuditEvent.Action
 
 
 def is_owner(*, organization: Organization, user: Any) -> bool:
     return Membership.objects.filter(organization=organization, user=user, role=Membership.Role.OWNER).exists()
+
+
+def owned_organization(*, name: str, user: Any) -> Organization:
+    """The organization ``name`` for one of its owners; a member is refused, anyone else gets the 404
+    of a missing organization."""
+    organization = selectors.organization_for_member(name=name, user=user)
+    if not is_owner(organization=organization, user=user):
+        raise PermissionRefused("Only the organization's owners can do that.")
+    return organization
 
 
 def _require_owner(organization: Organization, actor: Any) -> None:
@@ -55,8 +61,8 @@ def member_add(
     )
     if not created:
         raise Conflict(f"{user.username} is already a member.", code="member")
-    org_event_record(
-        namespace=organization.name, user=actor, action=Action.MEMBER_ADD, detail=f"{user.username}: {role}"
+    signals.announce(
+        namespace=organization.name, user=actor, action=signals.MEMBER_ADD, detail=f"{user.username}: {role}"
     )
     return membership
 
@@ -76,7 +82,7 @@ def member_set_role(*, organization: Organization, actor: Any, username: str, ro
         raise InvalidInput("An organization needs at least one owner.", code="last_owner")
     membership.role = role
     membership.save(update_fields=["role"])
-    org_event_record(namespace=organization.name, user=actor, action=Action.MEMBER_ROLE, detail=f"{username}: {role}")
+    signals.announce(namespace=organization.name, user=actor, action=signals.MEMBER_ROLE, detail=f"{username}: {role}")
     return membership
 
 
@@ -91,7 +97,7 @@ def member_remove(*, organization: Organization, actor: Any, username: str) -> N
         for team in Team.objects.filter(organization=organization, members=membership.user):
             team.members.remove(membership.user)
         membership.delete()
-        org_event_record(namespace=organization.name, user=actor, action=Action.MEMBER_REMOVE, detail=username)
+        signals.announce(namespace=organization.name, user=actor, action=signals.MEMBER_REMOVE, detail=username)
 
 
 def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
@@ -102,7 +108,7 @@ def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
     if Team.objects.filter(organization=organization, slug=slug).exists():
         raise Conflict(f"A team “{slug}” already exists.", code="taken")
     team = Team.objects.create(organization=organization, name=name.strip(), slug=slug)
-    org_event_record(namespace=organization.name, user=actor, action=Action.TEAM_CREATE, detail=slug)
+    signals.announce(namespace=organization.name, user=actor, action=signals.TEAM_CREATE, detail=slug)
     return team
 
 
@@ -113,7 +119,7 @@ def team_member_add(*, team: Team, actor: Any, username: str) -> None:
         raise InvalidInput(f"{user.username} is not a member of {team.organization.name}.", code="not_member")
     team.members.add(user)
     detail = f"{team.slug}: {user.username}"
-    org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_ADD, detail=detail)
+    signals.announce(namespace=team.organization.name, user=actor, action=signals.TEAM_MEMBER_ADD, detail=detail)
 
 
 def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
@@ -122,7 +128,7 @@ def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
     team.members.remove(*removed)
     if removed:
         detail = f"{team.slug}: {username}"
-        org_event_record(namespace=team.organization.name, user=actor, action=Action.TEAM_MEMBER_REMOVE, detail=detail)
+        signals.announce(namespace=team.organization.name, user=actor, action=signals.TEAM_MEMBER_REMOVE, detail=detail)
 
 
 def organization_set_package_policy(

@@ -13,5 +13,4 @@ urlpatterns = [
     path("<str:name>/teams", views.team_add, name="team-add"),
     path("<str:name>/teams/<slug:slug>", views.team, name="team"),
     path("<str:name>/package-policy", views.package_policy, name="organization-package-policy"),
-    path("<str:name>/audit", views.audit, name="organization-audit"),
 ]

@@ -11,10 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from packages_app import quotas
-from packages_app.audit import audit_page
-from packages_app.exceptions import PermissionRefused
-from registry_site import page_errors
+from errors import PermissionRefused
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
@@ -25,10 +23,7 @@ from .models import Organization
 def _owned(request: HttpRequest, name: str) -> Organization:
     """The organization, for a change only owners make: checked before any form, so a member's
     POST is refused whatever it holds (outsiders still get the 404 of a missing organization)."""
-    organization = selectors.organization_for_member(name=name, user=request.user)
-    if not services.is_owner(organization=organization, user=request.user):
-        raise PermissionRefused("Only the organization's owners can do that.")
-    return organization
+    return services.owned_organization(name=name, user=request.user)
 
 
 @login_required
@@ -52,16 +47,8 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
         "member_form": forms_.get("member_form") or MemberForm(),
         "team_form": forms_.get("team_form") or TeamForm(),
         "visibility_choices": [("private", "Private"), ("internal", "Internal"), ("public", "Public")],
-        "storage": quotas.usage_of(organization.name),
     }
     return render(request, "accounts/organization.html", context)
-
-
-@login_required
-def storage(request: HttpRequest) -> HttpResponse:
-    """Settings → Storage: the signed-in person's own namespace's usage and quota."""
-    usage = quotas.usage_of(request.user.get_username())
-    return render(request, "accounts/storage.html", {"storage": usage})
 
 
 @login_required
@@ -186,11 +173,3 @@ def package_policy(request: HttpRequest, name: str) -> HttpResponse:
         )
         messages.success(request, "Package policy saved.")
     return redirect("organization", name=name)
-
-
-@login_required
-def audit(request: HttpRequest, name: str) -> HttpResponse:
-    """The organization's audit log (owners): packages, members and teams; filtered and paginated."""
-    organization = _owned(request, name)
-    page = audit_page(namespace=organization.name, query=request.GET, page=request.GET.get("page", 1))
-    return render(request, "accounts/audit.html", {"organization": organization, "audit": page})

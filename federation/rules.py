@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from packages_app.exceptions import InvalidInput
+from errors import InvalidInput
 
 _CLAUSE = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_:.\-]*)\s*(==|!=)\s*("(?:[^"\\]|\\.)*")\s*')
 _AND = re.compile(r"\s+and\s+")

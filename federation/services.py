@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import is_owner
-from packages_app.exceptions import Conflict, InvalidInput, NameInvalid, PermissionRefused
+from errors import Conflict, InvalidInput, PermissionRefused
+from packages_app.exceptions import NameInvalid
 from packages_app.models import AuditEvent, SourceRepository
 from packages_app.names import parse_name
 

@@ -20,8 +20,8 @@ from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
 from accounts.services import is_owner
-from packages_app.exceptions import PermissionRefused
-from registry_site import page_errors
+from errors import PermissionRefused
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import services, verify

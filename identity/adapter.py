@@ -17,7 +17,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
 
 from accounts.namespaces import validate_new_namespace
-from packages_app.exceptions import InvalidInput
+from errors import InvalidInput
 
 
 def preferred_name(sociallogin: Any) -> str:

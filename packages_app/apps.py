@@ -10,5 +10,5 @@ class PackagesAppConfig(AppConfig):
 
     def ready(self) -> None:
         # Register this app's Celery tasks in every process (web too): events enqueue them by name;
-        # and its readings for the metrics endpoint.
-        from . import gauges, tasks  # noqa: F401
+        # its readings for the metrics endpoint; and the audit log's receiver of accounts' signals.
+        from . import audit, gauges, tasks  # noqa: F401

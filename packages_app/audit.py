@@ -10,6 +10,9 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.dispatch import receiver
+
+from accounts.signals import organization_changed
 
 from .models import AuditEvent, Package
 
@@ -22,8 +25,14 @@ def audit_record(*, package: Package, action: str, user: Any = None, actor: str 
 
 
 def org_event_record(*, namespace: str, user: Any, action: str, detail: str = "") -> AuditEvent:
-    """An organization's event with no package (accounts.services: membership and team changes)."""
+    """An organization's event with no package (membership and team changes, announced by accounts)."""
     return _write(None, namespace, action=action, user=user, actor="", detail=detail)
+
+
+@receiver(organization_changed, dispatch_uid="wharf-audit-organization-changed")
+def record_organization_change(*, namespace: str, user: Any, action: str, detail: str = "", **_: Any) -> None:
+    """What accounts announces (``accounts.signals``) goes into the organization's log."""
+    org_event_record(namespace=namespace, user=user, action=action, detail=detail)
 
 
 def _write(package: Package | None, namespace: str, *, action: str, user: Any, actor: str, detail: str) -> AuditEvent:

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import organizations_of
-from registry_site import page_errors
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import repository_selectors, selectors

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts import signals as organization_signals
+
 
 def deleted_retention_days() -> int:
     """How long a deleted package or version can be restored (``WHARF_DELETED_RETENTION_DAYS``)."""
@@ -313,13 +315,13 @@ class AuditEvent(models.Model):
         TAG_RULE = "tag_rule", "Changed the tag rules"
         README = "readme", "Changed the README"
         RETENTION = "retention", "Changed a retention rule"
-        # an organization's own events (no package): accounts.services records them
-        MEMBER_ADD = "member.add", "Added a member"
-        MEMBER_ROLE = "member.role", "Changed a member's role"
-        MEMBER_REMOVE = "member.remove", "Removed a member"
-        TEAM_CREATE = "team.create", "Created a team"
-        TEAM_MEMBER_ADD = "team.member.add", "Added a team member"
-        TEAM_MEMBER_REMOVE = "team.member.remove", "Removed a team member"
+        # an organization's own events (no package): accounts announces them (accounts.signals)
+        MEMBER_ADD = organization_signals.MEMBER_ADD, "Added a member"
+        MEMBER_ROLE = organization_signals.MEMBER_ROLE, "Changed a member's role"
+        MEMBER_REMOVE = organization_signals.MEMBER_REMOVE, "Removed a member"
+        TEAM_CREATE = organization_signals.TEAM_CREATE, "Created a team"
+        TEAM_MEMBER_ADD = organization_signals.TEAM_MEMBER_ADD, "Added a team member"
+        TEAM_MEMBER_REMOVE = organization_signals.TEAM_MEMBER_REMOVE, "Removed a team member"
         CI_LOGIN = "ci.login", "CI login"  # a CI job's OIDC token exchanged (federation)
         CI_REFUSED = "ci.refused", "CI login refused"
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from registry_site import page_errors
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import package_settings

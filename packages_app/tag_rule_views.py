@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from registry_site import page_errors
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import tag_rules

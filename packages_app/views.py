@@ -2,7 +2,7 @@
 
 Each view reads the request, asks one selector (or calls one service) and renders. A package the
 viewer cannot read is the same 404 as one that does not exist (REGISTRY.md "Packages, visibility and
-access"): the selectors raise ``NameUnknown`` for both, and ``registry_site.page_errors`` answers it
+access"): the selectors raise ``NameUnknown`` for both, and ``ui.page_errors`` answers it
 with the 404 page. Only its admins see its settings.
 """
 
@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from registry_site import page_errors
+from ui import page_errors
 
 from . import selectors
 from .forms import VISIBILITY_HELP, VisibilityForm

@@ -113,8 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Domain errors a page view lets out: 404, 403 or 400 pages (registry_site.page_errors)
-    "registry_site.page_errors.PageErrorsMiddleware",
+    # Domain errors a page view lets out: 404, 403 or 400 pages (ui.page_errors)
+    "ui.page_errors.PageErrorsMiddleware",
 ]
 # Registry requests (/v2/..., /token) carry no session or CSRF cookie, log in no browser and render
 # no HTML, so registry_site.wsgi serves them through this chain: MIDDLEWARE, in the same order, less
@@ -129,7 +129,7 @@ _PAGE_ONLY_MIDDLEWARE = {
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "registry_site.page_errors.PageErrorsMiddleware",
+    "ui.page_errors.PageErrorsMiddleware",
 }
 REGISTRY_MIDDLEWARE = [m for m in MIDDLEWARE if m not in _PAGE_ONLY_MIDDLEWARE]
 # The registry API answers paths like /v2/acme/app/blobs/uploads/<uuid> exactly as given.

@@ -7,9 +7,9 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.views import storage as storage_settings
 from federation.views import ExchangeView
 from observability.exposition import metrics_view
+from packages_app import namespace_views
 from tokens_app.views import jwks, repository_token
 from v2api.views.token import TokenView
 
@@ -22,7 +22,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("accounts/", include("allauth.urls")),
-    path("settings/storage", storage_settings, name="storage-settings"),
+    path("settings/storage", namespace_views.storage_settings, name="storage-settings"),
     path("settings/", include("tokens_app.urls")),
     # Admin pages of organizations and packages: /orgs/<name>/hooks, /orgs/<name>/tag-rules,
     # /<owner>/<name>/-/settings/hooks and …/-/settings/tag-rules (before the catch-all routes).
@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("packages_app.tag_rule_urls")),
     path("ci/token", ExchangeView.as_view(), name="ci-token"),
     path("orgs/", include("federation.urls")),
+    path("orgs/<str:name>/audit", namespace_views.organization_audit, name="organization-audit"),
     path("orgs/", include("accounts.urls")),
     path("api/", include("api.urls")),
     path("repos/<str:owner>/<str:name>/tokens", repository_token, name="repository-token"),

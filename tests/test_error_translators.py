@@ -1,5 +1,5 @@
 """Each surface's one translator of domain errors: the OCI table (/v2), the REST table (/api) and the
-pages' middleware and blocks (registry_site.page_errors)."""
+pages' middleware and blocks (ui.page_errors)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from accounts.forms import TeamForm
 from api import errors as rest
 from packages_app import exceptions as domain
 from packages_app.models import Package, Visibility
-from registry_site import page_errors
+from ui import page_errors
 from v2api import errors as oci
 
 # --- OCI (/v2) -----------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from errors import InvalidInput
 from packages_app.access import can_create, package_role
-from packages_app.exceptions import InvalidInput, NameInvalid
+from packages_app.exceptions import NameInvalid
 from packages_app.models import Package
 from packages_app.names import parse_name
 

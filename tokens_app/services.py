@@ -11,8 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from errors import InvalidInput, PermissionRefused
 from packages_app.access import repository_role
-from packages_app.exceptions import InvalidInput, PermissionRefused
 from packages_app.models import Role
 
 from . import credentials

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from packages_app import repository_selectors
 from packages_app.management_views import repository
-from registry_site import page_errors
 from throttling.pages import token_creation_wait
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import registry_tokens, selectors, services

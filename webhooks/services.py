@@ -12,9 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from errors import InvalidInput, PermissionRefused
 from packages_app import events
 from packages_app.access import namespace_role, package_role
-from packages_app.exceptions import InvalidInput, PermissionRefused
 from packages_app.models import Manifest, Package, Role
 
 from . import payloads

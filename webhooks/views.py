@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from packages_app.admin_scope import Scope, admin_scope
-from registry_site import page_errors
+from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services

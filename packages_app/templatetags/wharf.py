@@ -20,6 +20,13 @@ def human_bytes(size: int) -> str:
     return quotas.human_bytes(int(size))
 
 
+@register.simple_tag
+def namespace_usage(namespace: str) -> quotas.Usage:
+    """``{% namespace_usage name as storage %}``: the namespace's storage usage and quota, for an owner's
+    page in another app (an organization's page) to show without importing this one."""
+    return quotas.usage_of(namespace)
+
+
 @register.filter
 def ago(moment: datetime | None) -> str:
     """ "just now", or "3 days ago" (the largest unit only, as GitHub shows it)."""

@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from packages_app.exceptions import Denied, InvalidInput, NotFound, PermissionRefused, RegistryError
+from errors import Denied, InvalidInput, NotFound, PermissionRefused, RegistryError
 
 NOT_ALLOWED = "Not allowed."
 

@@ -1,0 +1,145 @@
+"""The import graph of the project's own modules (issue 10): built from the source with ``ast``, every
+``import`` counted (module level and inside functions alike, so a local import cannot hide a cycle).
+
+- no two modules import each other, directly or through others;
+- no two apps do either (an app is a top-level package: ``accounts``, ``packages_app``, ...), with
+  ``registry_site`` (settings, URLs, entry points) on top of all of them;
+- the registry protocol (``v2api``) imports no page module, and only ``registry_site`` imports ``v2api``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = sorted(
+    p.name for p in ROOT.iterdir() if (p / "__init__.py").exists() and p.name not in {"tests", "bench", "docs"}
+)
+PAGE_MODULES = {
+    "packages_app.views",
+    "packages_app.management_views",
+    "packages_app.settings_views",
+    "packages_app.settings_page",
+    "packages_app.tag_rule_views",
+    "packages_app.pages",
+    "accounts.views",
+    "tokens_app.views",
+    "webhooks.views",
+    "ui",
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imported(module: str, node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+        return
+    base = node.module or ""
+    if node.level:
+        package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
+        package = package[: len(package) - node.level + 1]
+        base = ".".join([*package, *([node.module] if node.module else [])])
+    yield base
+    yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _own(name: str) -> str | None:
+    """The project module ``name`` is (or is inside), if any."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {name: set() for name in MODULES}
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for target in filter(None, map(_own, _imported(name, node))):
+                    if target != name and not name.startswith(f"{target}."):  # a package's own __init__
+                        graph[name].add(target)
+    return graph
+
+
+GRAPH = _graph()
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path, or None."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def _is_page(module: str) -> bool:
+    return any(module == page or module.startswith(f"{page}.") for page in PAGE_MODULES)
+
+
+def _app(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_the_graph_is_read_from_the_project() -> None:
+    assert {"packages_app", "v2api", "accounts", "registry_site"} <= set(APPS)
+    assert "packages_app.services.packages" in GRAPH["packages_app.uploads"]  # a relative import
+    assert "accounts.models" in GRAPH["packages_app.access"]  # a function-local import counts too
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert _cycle(GRAPH) is None, " -> ".join(_cycle(GRAPH) or [])
+
+
+def test_no_app_imports_itself_through_others() -> None:
+    apps: dict[str, set[str]] = {}
+    for module, targets in GRAPH.items():
+        apps.setdefault(_app(module), set()).update(_app(t) for t in targets if _app(t) != _app(module))
+    assert _cycle(apps) is None, " -> ".join(_cycle(apps) or [])
+    assert not any("registry_site" in targets for app, targets in apps.items() if app != "registry_site")
+
+
+def test_the_registry_protocol_imports_no_page_module() -> None:
+    protocol = {m: t for m, t in GRAPH.items() if _app(m) == "v2api"}
+    pages = {
+        (m, t) for m, ts in protocol.items() for t in ts if any(t == p or t.startswith(f"{p}.") for p in PAGE_MODULES)
+    }
+    assert not pages, sorted(pages)
+
+
+@pytest.mark.parametrize("app", [a for a in APPS if a not in {"v2api", "registry_site"}])
+def test_only_the_site_imports_the_registry_protocol(app: str) -> None:
+    reaching = sorted(m for m, ts in GRAPH.items() if _app(m) == app and any(_app(t) == "v2api" for t in ts))
+    assert not reaching, reaching
