@@ -31,7 +31,7 @@ def status_of(exc: domain.RegistryError) -> tuple[int, str]:
     """The HTTP status and message the REST API answers ``exc`` with."""
     for cls in type(exc).__mro__:
         if cls in STATUSES:
-            status, message = STATUSES[cls]  # type: ignore[index]
+            status, message = STATUSES[cls]
             return status, message or exc.message or FORBIDDEN
     raise AssertionError("RegistryError is in the table")  # pragma: no cover
 

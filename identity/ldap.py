@@ -54,7 +54,7 @@ class WharfLDAPBackend(LDAPBackend):
         return user, True
 
     def authenticate_ldap_user(self, ldap_user: Any, password: str) -> Any:
-        user = super().authenticate_ldap_user(ldap_user, password)
+        user = super().authenticate_ldap_user(ldap_user, password)  # type: ignore[no-untyped-call]  # django-auth-ldap
         if user is None:
             return None
         LDAPAccount.objects.get_or_create(user=user, defaults={"dn": ldap_user.dn})

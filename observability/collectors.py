@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -22,7 +23,8 @@ def queue_depth() -> int | None:
     try:
         with current_app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
-            declared = connection.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            channel: Any = connection.default_channel  # kombu types it as the abstract StdChannel
+            declared = channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
             return int(declared.message_count)
     except Exception:  # a broker that does not answer must not fail the scrape
         log.warning("could not read the Celery queue depth", exc_info=True)

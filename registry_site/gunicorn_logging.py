@@ -25,7 +25,7 @@ def is_not_http(message: object) -> bool:
     return error.startswith(NOT_HTTP)
 
 
-class Logger(glogging.Logger):  # type: ignore[misc]
+class Logger(glogging.Logger):
     def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         if is_not_http(msg):
             self.debug(msg, *args, **kwargs)

@@ -74,7 +74,7 @@ class _TimedSocket(socket.socket):
             raise
 
 
-class _Conn(TConn):  # type: ignore[misc]  # gunicorn has no type hints
+class _Conn(TConn):
     """gthread's connection, closed gracefully off the worker's main thread.
 
     A graceful close half-closes the socket and lingers up to 2 s for the client's FIN (RFC 9112
@@ -119,7 +119,7 @@ def _is_transfer(head: bytes) -> bool:
     return bool(match and int(match.group(1)) > SMALL_BODY)
 
 
-class RegistryThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hints
+class RegistryThreadWorker(ThreadWorker):
     """gthread with poller-side request heads, read timeouts and a separate pool for transfers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -72,7 +72,7 @@ def _an(cls: type[domain.RegistryError]) -> domain.RegistryError:
 def _oci(exc: Exception) -> tuple[int, list[dict[str, Any]]]:
     request = RequestFactory().get("/v2/acme/app/manifests/latest")
     response = oci.exception_handler(exc, {"request": request})
-    return response.status_code, response.data["errors"]  # type: ignore[union-attr,attr-defined]
+    return response.status_code, response.data["errors"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("cls", OCI_BEFORE, ids=lambda c: c.__name__)

@@ -67,7 +67,7 @@ def error_response(status: int, errors: list[dict[str, Any]], headers: dict[str,
 def _lookup(exc: domain.RegistryError) -> tuple[str, int]:
     for cls in type(exc).__mro__:
         if cls in ERRORS:
-            return ERRORS[cls]  # type: ignore[index]
+            return ERRORS[cls]
     return "UNKNOWN", 400
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import oras.client
+import oras.provider
 import pytest
 
 from packages_app.models import Blob, Manifest, Package, PackageBlob, Tag
@@ -27,7 +27,8 @@ def test_oras_py_default_token_auth_pushes_a_new_package_and_pulls_it_back(
     server = wharf_server_closed
     artifact = tmp_path / "notes.txt"
     artifact.write_text("pushed by oras-py\n")
-    client = oras.client.OrasClient(hostname=server.host, insecure=True)  # auth_backend "token", the default
+    # oras.client.OrasClient is this class; its auth_backend "token" is the default
+    client = oras.provider.Registry(hostname=server.host, insecure=True)
     client.login(
         username="alice",
         password=make_pat(owner, "write:packages"),

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 
@@ -68,5 +69,6 @@ def drop_queue(broker: str, queue: str) -> None:
     """Remove what is left in ``queue`` (the broker's Redis list), so no later run sees it."""
     app = Celery("e2e-cleanup", broker=broker)
     with app.connection_for_write() as conn:
-        conn.default_channel.client.delete(queue)
+        channel: Any = conn.default_channel  # kombu's Redis channel; typed as the abstract StdChannel
+        channel.client.delete(queue)
     app.close()

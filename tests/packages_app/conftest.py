@@ -182,7 +182,8 @@ def s3_client(s3_server: S3Server) -> Iterator[Any]:
 
 
 def make_s3_store(server: S3Server) -> S3BlobStore:
-    return S3BlobStore(S3Storage(**s3_options(server)), part_size=PART_SIZE)
+    storage = S3Storage(**s3_options(server))  # type: ignore[no-untyped-call]  # django-storages: no annotations
+    return S3BlobStore(storage, part_size=PART_SIZE)
 
 
 @pytest.fixture
