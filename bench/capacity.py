@@ -66,6 +66,12 @@ def main() -> None:
     tag = Tag.objects.filter(package=package).order_by("id")[7]
     blob = Blob.objects.filter(manifests=manifest).first()
     assert blob is not None
+    manifest_plans(package, manifest, tag)
+    tag_list_plans(package)
+    referrer_and_blob_plans(package, referrer, blob)
+
+
+def manifest_plans(package: Package, manifest: Manifest, tag: Tag) -> None:
     live = {"deleted_at__isnull": True, "package__deleted_at__isnull": True}
     manifests = Manifest.objects.select_related("package").filter(**live)
     plan(
@@ -76,6 +82,9 @@ def main() -> None:
         "Manifest by tag (GET /v2/NAME/manifests/TAG)",
         manifests.filter(tags__package__name=package.name, tags__name=tag.name)[:1],
     )
+
+
+def tag_list_plans(package: Package) -> None:
     tags = Tag.objects.filter(package=package).annotate(sort_name=selectors._ascii_order("name"))
     plan("Tags list, first page (GET /v2/NAME/tags/list?n=100)", tags.order_by("sort_name").values_list("name")[:101])
     last = tags.order_by("sort_name").values_list("name", flat=True)[500]
@@ -83,6 +92,9 @@ def main() -> None:
         f"Tags list, a later page (?n=100&last={last})",
         tags.filter(sort_name__gt=last).order_by("sort_name").values_list("name")[:101],
     )
+
+
+def referrer_and_blob_plans(package: Package, referrer: Manifest, blob: Blob) -> None:
     plan(
         "Referrers (GET /v2/NAME/referrers/DIGEST)",
         Manifest.objects.filter(

@@ -154,59 +154,69 @@ class Fixture:
         return os.urandom(16) + self.counter.to_bytes(8, "big")
 
 
-def request_types(fx: Fixture) -> dict[str, Callable[[], object]]:
-    app = fx.app
-    accept = {"Accept": OCI_MANIFEST}
+def expect(app: Any, status: int, *args: Any, **kwargs: Any) -> Reply:
+    """``wsgi_call(app, *args, **kwargs)``, which must answer ``status``."""
+    reply = wsgi_call(app, *args, **kwargs)
+    assert reply.status == status, (args, reply.status, reply.body[:300])
+    return reply
 
-    def expect(status: int, *args: Any, **kwargs: Any) -> Reply:
-        reply = wsgi_call(app, *args, **kwargs)
-        assert reply.status == status, (args, reply.status, reply.body[:300])
-        return reply
 
-    def monolithic() -> None:
-        data = fx.fresh()
-        location = expect(202, "POST", "/v2/alice/bench/blobs/uploads/", headers=fx.push_bearer).headers["Location"]
-        expect(201, "PUT", f"{location}?digest={sha(data)}", data, {**fx.push_bearer, "Content-Type": "x/y"})
-
-    def chunked() -> None:
-        data = fx.fresh()
-        location = expect(202, "POST", "/v2/alice/bench/blobs/uploads/", headers=fx.push_bearer).headers["Location"]
-        headers = {**fx.push_bearer, "Content-Range": f"0-{len(data) - 1}", "Content-Type": "application/octet-stream"}
-        location = expect(202, "PATCH", location, data, headers).headers["Location"]
-        expect(201, "PUT", f"{location}?digest={sha(data)}", b"", fx.push_bearer)
-
-    def manifest_put() -> None:
-        config = fx.fresh()
-        for blob in (config,):
-            expect(201, "POST", f"/v2/alice/bench/blobs/uploads/?digest={sha(blob)}", blob, fx.push_bearer)
-        body = fx.manifest(config, fx.layer)
-        expect(201, "PUT", "/v2/alice/bench/manifests/t", body, {**fx.push_bearer, "Content-Type": OCI_MANIFEST})
-
-    layer = sha(fx.layer)
+def read_types(fx: Fixture) -> dict[str, Callable[[], object]]:
+    """The reads: ``/v2/``, ``/token``, manifests and a blob HEAD, public and private."""
+    app, accept, layer = fx.app, {"Accept": OCI_MANIFEST}, sha(fx.layer)
     return {
-        "GET /v2/ (anonymous: 401)": lambda: expect(401, "GET", "/v2/"),
-        "GET /v2/ (bearer)": lambda: expect(200, "GET", "/v2/", headers=fx.pull_bearer),
+        "GET /v2/ (anonymous: 401)": lambda: expect(app, 401, "GET", "/v2/"),
+        "GET /v2/ (bearer)": lambda: expect(app, 200, "GET", "/v2/", headers=fx.pull_bearer),
         "GET /token (Basic PAT, pull scope)": lambda: expect(
-            200, "GET", f"/token?service={HOST}&scope=repository:alice/private:pull", headers=fx.auth
+            app, 200, "GET", f"/token?service={HOST}&scope=repository:alice/private:pull", headers=fx.auth
         ),
         "GET manifest by tag, public, anonymous": lambda: expect(
-            200, "GET", "/v2/alice/public/manifests/latest", headers=accept
+            app, 200, "GET", "/v2/alice/public/manifests/latest", headers=accept
         ),
         "HEAD manifest by tag, public, anonymous": lambda: expect(
-            200, "HEAD", "/v2/alice/public/manifests/latest", headers=accept
+            app, 200, "HEAD", "/v2/alice/public/manifests/latest", headers=accept
         ),
         "GET manifest by tag, private, bearer": lambda: expect(
-            200, "GET", "/v2/alice/private/manifests/latest", headers={**accept, **fx.pull_bearer}
+            app, 200, "GET", "/v2/alice/private/manifests/latest", headers={**accept, **fx.pull_bearer}
         ),
         "GET manifest by digest, private, bearer": lambda: expect(
-            200, "GET", f"/v2/alice/private/manifests/{fx.private_digest}", headers={**accept, **fx.pull_bearer}
+            app, 200, "GET", f"/v2/alice/private/manifests/{fx.private_digest}", headers={**accept, **fx.pull_bearer}
         ),
         "HEAD blob, private, bearer": lambda: expect(
-            200, "HEAD", f"/v2/alice/private/blobs/{layer}", headers=fx.pull_bearer
+            app, 200, "HEAD", f"/v2/alice/private/blobs/{layer}", headers=fx.pull_bearer
         ),
-        "upload POST + PUT (monolithic, 24 B)": monolithic,
-        "upload POST + PATCH + PUT (chunked)": chunked,
-        "blob POST ?digest= + manifest PUT": manifest_put,
+    }
+
+
+def upload_monolithic(fx: Fixture) -> None:
+    data, app = fx.fresh(), fx.app
+    location = expect(app, 202, "POST", "/v2/alice/bench/blobs/uploads/", headers=fx.push_bearer).headers["Location"]
+    expect(app, 201, "PUT", f"{location}?digest={sha(data)}", data, {**fx.push_bearer, "Content-Type": "x/y"})
+
+
+def upload_chunked(fx: Fixture) -> None:
+    data, app = fx.fresh(), fx.app
+    location = expect(app, 202, "POST", "/v2/alice/bench/blobs/uploads/", headers=fx.push_bearer).headers["Location"]
+    headers = {**fx.push_bearer, "Content-Range": f"0-{len(data) - 1}", "Content-Type": "application/octet-stream"}
+    location = expect(app, 202, "PATCH", location, data, headers).headers["Location"]
+    expect(app, 201, "PUT", f"{location}?digest={sha(data)}", b"", fx.push_bearer)
+
+
+def manifest_put(fx: Fixture) -> None:
+    config, app = fx.fresh(), fx.app
+    for blob in (config,):
+        expect(app, 201, "POST", f"/v2/alice/bench/blobs/uploads/?digest={sha(blob)}", blob, fx.push_bearer)
+    body = fx.manifest(config, fx.layer)
+    expect(app, 201, "PUT", "/v2/alice/bench/manifests/t", body, {**fx.push_bearer, "Content-Type": OCI_MANIFEST})
+
+
+def request_types(fx: Fixture) -> dict[str, Callable[[], object]]:
+    """Every request type, in the order of the printed table: the reads, then the writes."""
+    return {
+        **read_types(fx),
+        "upload POST + PUT (monolithic, 24 B)": lambda: upload_monolithic(fx),
+        "upload POST + PATCH + PUT (chunked)": lambda: upload_chunked(fx),
+        "blob POST ?digest= + manifest PUT": lambda: manifest_put(fx),
     }
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import django_stubs_ext
 
 from identity.config import oidc_providers, parse_group_map
 
+from .env import blob_storage, database_from_url, envbool, envint, envlist, envstr
 from .secret_key import installation_secret_key
 
 # Django's generic classes (ModelAdmin[M], ModelForm[M], QuerySet[M], ...) take their type arguments
@@ -23,46 +23,6 @@ from .secret_key import installation_secret_key
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envstr(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def envbool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-def database_from_url(url: str) -> dict[str, object]:
-    """Turn ``postgres://user:pass@host:port/name`` or ``sqlite:///path`` into a DATABASES entry."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:"}
-    if parts.scheme in {"postgres", "postgresql"}:
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("WHARF_DB_CONN_MAX_AGE", 60),
-            # Off: a health check is a `SELECT 1` round trip before the first query of every request
-            # (a third of a manifest pull's database time). A connection the server ended (a
-            # restart, a failover) is found instead by registry_site.connections, which polls each
-            # idle connection's socket at request start (no round trip) and replaces a dead one.
-            "CONN_HEALTH_CHECKS": False,
-        }
-    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite://)")
-
 
 DATA_DIR = Path(envstr("WHARF_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 # The embedded default keeps everything here (database, blobs, static files, Celery's queue).
@@ -72,8 +32,8 @@ DATA_DIR = Path(envstr("WHARF_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 # its own random key on first start. There is no default key: one in the source would be public.
 SECRET_KEY = envstr("WHARF_SECRET_KEY") or installation_secret_key(DATA_DIR)
 DEBUG = envbool("WHARF_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in envstr("WHARF_ALLOWED_HOSTS", "*").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("WHARF_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+ALLOWED_HOSTS = envlist("WHARF_ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = envlist("WHARF_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "registry_site.apps.RegistrySiteConfig",
@@ -229,36 +189,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Blob storage -------------------------------------------------------------------------------
 # "filesystem" keeps blobs under WHARF_DATA_DIR/blobs; "s3" uses django-storages against any
-# S3-compatible endpoint. Both go through packages_app.storage, which owns every byte of content.
+# S3-compatible endpoint (WHARF_S3_*, read by registry_site.env.blob_storage). Both go through
+# packages_app.storage, which owns every byte of content.
 WHARF_STORAGE = envstr("WHARF_STORAGE", "filesystem")
-_blob_storage: dict[str, object]
-if WHARF_STORAGE == "s3":
-    _blob_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": envstr("WHARF_S3_BUCKET", "wharf"),
-            "endpoint_url": envstr("WHARF_S3_ENDPOINT_URL") or None,
-            "region_name": envstr("WHARF_S3_REGION", "us-east-1"),
-            "access_key": envstr("WHARF_S3_ACCESS_KEY_ID") or None,
-            "secret_key": envstr("WHARF_S3_SECRET_ACCESS_KEY") or None,
-            "addressing_style": envstr("WHARF_S3_ADDRESSING_STYLE", "path"),
-            "querystring_expire": envint("WHARF_S3_PRESIGN_SECONDS", 300),
-            "signature_version": "s3v4",
-            "default_acl": None,
-            "file_overwrite": True,
-        },
-    }
-elif WHARF_STORAGE == "filesystem":
-    _blob_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "blobs")},
-    }
-else:
-    raise ValueError("WHARF_STORAGE must be 'filesystem' or 's3'")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "blobs": _blob_storage,
+    "blobs": blob_storage(WHARF_STORAGE, DATA_DIR),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
@@ -283,7 +220,7 @@ WHARF_CATALOG_MAX_ENTRIES = envint("WHARF_CATALOG_MAX_ENTRIES", 1000)
 WHARF_ANONYMOUS_PUSH = envbool("WHARF_ANONYMOUS_PUSH", False)
 # Host names (host[:port]) that are "this site" in a package's org.opencontainers.image.source label:
 # a label https://HOST/OWNER/REPO naming a known repository links the package to it. Empty: any host.
-WHARF_SITE_HOSTS = [h.strip().lower() for h in envstr("WHARF_SITE_HOSTS").split(",") if h.strip()]
+WHARF_SITE_HOSTS = envlist("WHARF_SITE_HOSTS", lower=True)
 # Lifetime of a repository's automation tokens (the GITHUB_TOKEN analogue), seconds.
 WHARF_AUTOMATION_TOKEN_SECONDS = envint("WHARF_AUTOMATION_TOKEN_SECONDS", 3600)
 # The registry's public address, as clients reach it (scheme://host[:port], no path): the Bearer
@@ -368,7 +305,7 @@ CELERY_BEAT_SCHEDULE = {
 # Links in webhook bodies use WHARF_PUBLIC_URL (above).
 # Webhook targets resolving to loopback, link-local, private or reserved addresses are refused unless
 # their host (or host:port) is listed here (webhooks.transport).
-WHARF_WEBHOOK_ALLOWED_HOSTS = [h.strip().lower() for h in envstr("WHARF_WEBHOOK_ALLOWED_HOSTS").split(",") if h.strip()]
+WHARF_WEBHOOK_ALLOWED_HOSTS = envlist("WHARF_WEBHOOK_ALLOWED_HOSTS", lower=True)
 WHARF_WEBHOOK_TIMEOUT_SECONDS = envint("WHARF_WEBHOOK_TIMEOUT_SECONDS", 5)
 WHARF_WEBHOOK_MAX_RESPONSE_BYTES = envint("WHARF_WEBHOOK_MAX_RESPONSE_BYTES", 65536)
 WHARF_WEBHOOK_RETRIES = envint("WHARF_WEBHOOK_RETRIES", 5)
@@ -408,7 +345,7 @@ WHARF_RATE_LIMIT_USER = envint("WHARF_RATE_LIMIT_USER", 0)
 WHARF_RATE_LIMIT_TOKEN_CREATION = envint("WHARF_RATE_LIMIT_TOKEN_CREATION", 10)
 # The proxies in front of Wharf (comma-separated CIDRs): only a request from one of them has its client
 # address taken from X-Forwarded-For (its right-most address no trusted proxy holds; throttling.addresses).
-WHARF_TRUSTED_PROXIES = [c.strip() for c in envstr("WHARF_TRUSTED_PROXIES").split(",") if c.strip()]
+WHARF_TRUSTED_PROXIES = envlist("WHARF_TRUSTED_PROXIES")
 for _cidr in WHARF_TRUSTED_PROXIES:
     ipaddress.ip_network(_cidr, strict=False)  # a typo fails at start, not at the first request
 # Counters in Redis, shared by every process and node (e.g. redis://redis:6379/1); empty: in-process.
