@@ -10,7 +10,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from . import repository_selectors, selectors
+from repositories import selectors as repository_selectors
+
+from . import selectors
 from .access import inherits_access
 from .exceptions import NameUnknown
 from .models import Package, Role

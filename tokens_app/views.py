@@ -1,20 +1,17 @@
-"""Settings pages for personal access tokens (list, create — shown once —, revoke), issuing a
-repository's automation token (shown once, on the repository page) and the public keys that verify
-registry bearer tokens (``GET /.well-known/jwks.json``)."""
+"""Settings pages for personal access tokens (list, create — shown once —, revoke) and the public keys
+that verify registry bearer tokens (``GET /.well-known/jwks.json``). A repository's automation tokens
+are issued and revoked on its page (``repositories.views``)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from packages_app import repository_selectors
-from packages_app.exceptions import NameUnknown
-from packages_app.management_views import repository
 from throttling.pages import token_creation_wait
 from ui.confirm import confirm_page, confirmed
 
@@ -88,19 +85,3 @@ def jwks(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(registry_tokens.jwks())
     response["Cache-Control"] = "public, max-age=60"
     return response
-
-
-@login_required
-@require_POST
-@never_cache
-def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    """Issue an automation token (shown once, on the repository page)."""
-    try:
-        repo, _ = repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
-    except NameUnknown:
-        raise Http404("No such repository") from None
-    try:
-        new = services.automation_token_issue(repository=repo, user=request.user)
-    except PermissionDenied:
-        raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
-    return repository(request, owner, name, new_token=new.plaintext)

@@ -125,7 +125,7 @@ def require(request: Any, name: str, action: Action, seen: Seen | None = None) -
     authorize(actor, name, action, seen)
     if action is Action.PUSH and actor.repository_id is not None and not settings.WHARF_ANONYMOUS_PUSH:
         # Publishing with a repository's automation token creates the package if need be and links it.
-        from packages_app.services.repositories import automation_publish
+        from repositories.services import automation_publish
 
         automation_publish(name=name, repository_id=actor.repository_id)
     return actor

@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organization
+from repositories.models import SourceRepository
 
 from .. import events
 from ..access import Action, Actor, can, namespace_role, package_role
@@ -23,7 +24,6 @@ from ..models import (
     Manifest,
     Package,
     Role,
-    SourceRepository,
     Upload,
     Visibility,
     deleted_cutoff,

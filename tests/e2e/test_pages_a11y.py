@@ -36,15 +36,14 @@ from packages_app.models import (
     Manifest,
     Package,
     PackagePermission,
-    RepositoryCollaborator,
     RetentionRule,
     Role,
-    SourceRepository,
     TagRule,
     Visibility,
 )
 from packages_app.services.packages import package_delete
 from packages_app.services.versions import version_delete
+from repositories.models import RepositoryCollaborator, SourceRepository
 from tests.conftest import make_pat
 from tests.e2e.conftest import WharfServer
 from tests.oci import OCI_MANIFEST, make_image

@@ -9,11 +9,12 @@ from django.db.models import Q
 
 from accounts.models import Membership
 from accounts.selectors import organizations_of
+from packages_app.access import repository_role
+from packages_app.exceptions import NameUnknown
+from packages_app.models import Package, Role
+from packages_app.selectors import _person
 
-from .access import repository_role
-from .exceptions import NameUnknown
-from .models import Package, Role, SourceRepository
-from .selectors import _person
+from .models import SourceRepository
 
 
 def repositories_linkable(*, package: Package, user: Any) -> list[Any]:

@@ -1,21 +1,27 @@
-"""Source repositories, their collaborators and automation publishing: packages linked to a
-repository (REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login")."""
+"""Source repositories, their collaborators, their automation tokens and the packages linked to them
+(REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login")."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from ..access import namespace_role, repository_role
-from ..audit import audit_record
-from ..models import AuditEvent, Package, RepositoryCollaborator, Role, SourceRepository
-from .grants import _role
-from .packages import _require_admin, package_for_write
+from packages_app.access import namespace_role, repository_role
+from packages_app.audit import audit_record
+from packages_app.models import AuditEvent, Package, Role
+from packages_app.services.grants import _role
+from packages_app.services.packages import _require_admin, package_for_write
+from tokens_app.models import AutomationToken
+
+from .models import RepositoryCollaborator, SourceRepository
 
 REPOSITORY_NAME_RE = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 
@@ -119,6 +125,32 @@ def package_set_inheritance(*, package: Package, user: Any, inherit: bool) -> Pa
         package=package, user=user, action=AuditEvent.Action.ACCESS, detail=f"inherit repository access: {state}"
     )
     return package
+
+
+# --- automation tokens (the analogue of GitHub Actions' GITHUB_TOKEN) -------------------------------
+
+
+@dataclass(frozen=True)
+class NewAutomationToken:
+    token: AutomationToken
+    plaintext: str
+
+
+def automation_token_issue(*, repository: SourceRepository, user: Any) -> NewAutomationToken:
+    """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
+    admins; its plaintext is returned once and never stored."""
+    if repository_role(user, repository.id) != Role.ADMIN:
+        raise PermissionDenied("Only the repository's admins can issue its automation tokens.")
+    expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
+    token, plaintext = AutomationToken.issue(repository=repository, created_by=user, expires_at=expires_at)
+    return NewAutomationToken(token, plaintext)
+
+
+def automation_token_revoke(*, token_id: int, user: Any) -> None:
+    token = AutomationToken.objects.filter(id=token_id).first()
+    if token is None or repository_role(user, token.repository_id) != Role.ADMIN:
+        raise AutomationToken.DoesNotExist()
+    AutomationToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def automation_publish(*, name: str, repository_id: int) -> Package:

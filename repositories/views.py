@@ -1,0 +1,118 @@
+"""Pages of source repositories (``/repos/…``): the viewer's list and the create form, one repository
+with its packages and collaborators, and issuing its automation tokens (shown once, on the repository
+page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import organizations_of
+from packages_app.access import namespace_role
+from packages_app.exceptions import NameUnknown
+from packages_app.management_views import _done
+from packages_app.models import Role
+from ui.confirm import confirm_page, confirmed
+
+from . import selectors, services
+
+
+@login_required
+def repositories(request: HttpRequest) -> HttpResponse:
+    """The viewer's repositories, and a form to create one in a namespace they own."""
+    owners = [request.user.username] + [
+        o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
+    ]
+    if request.method == "POST":
+        data = request.POST
+        created: list[Any] = []
+        if _done(
+            request,
+            lambda: created.append(
+                services.repository_create(
+                    owner=data.get("owner", ""),
+                    name=data.get("name", ""),
+                    user=request.user,
+                    description=data.get("description", ""),
+                )
+            ),
+            "Repository created.",
+        ):
+            return redirect("repository", owner=created[0].owner, name=created[0].name)
+    context = {
+        "repositories": selectors.repositories_of(user=request.user),
+        "owners": owners,
+        "form_data": request.POST if request.method == "POST" else {},  # an error keeps what was typed
+    }
+    return render(request, "repositories/repositories.html", context)
+
+
+def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
+    try:
+        return selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
+    except NameUnknown:
+        raise Http404("No such repository") from None
+
+
+@login_required
+@never_cache  # the page may hold a new automation token's only copy
+def repository(request: HttpRequest, owner: str, name: str, new_token: str = "") -> HttpResponse:
+    repo, role = _repository(request, owner, name)
+    context = {
+        "repository": repo,
+        "is_admin": role == Role.ADMIN,
+        "collaborators": repo.collaborators.select_related("user").order_by("user__username"),
+        "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
+        "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
+        "new_token": new_token,
+    }
+    return render(request, "repositories/repository.html", context)
+
+
+@login_required
+@require_POST
+def repository_collaborator(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    repo, _ = _repository(request, owner, name)
+    username = request.POST.get("username", "").strip()
+    if request.POST.get("remove"):
+        if not confirmed(request):
+            return confirm_page(
+                request,
+                title="Remove collaborator",
+                question=f"Remove {username} from {repo.full_name}?",
+                button="Remove collaborator",
+                cancel=reverse("repository", args=[owner, name]),
+            )
+        _done(
+            request,
+            lambda: services.collaborator_remove(repository=repo, user=request.user, username=username),
+            f"Removed {username}.",
+        )
+    else:
+        role = request.POST.get("role", "")
+        _done(
+            request,
+            lambda: services.collaborator_set(repository=repo, user=request.user, username=username, role=role),
+            f"{username} is a collaborator.",
+        )
+    return redirect("repository", owner=owner, name=name)
+
+
+@login_required
+@require_POST
+@never_cache
+def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    """Issue an automation token (shown once, on the repository page)."""
+    repo, _ = _repository(request, owner, name)
+    try:
+        new = services.automation_token_issue(repository=repo, user=request.user)
+    except PermissionDenied:
+        raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
+    return repository(request, owner, name, new_token=new.plaintext)
