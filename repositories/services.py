@@ -1,5 +1,9 @@
 """Source repositories, their collaborators, their automation tokens and the packages linked to them
-(REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login")."""
+(REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login").
+
+An automation token's first push links the package it creates to the token's repository: that is
+``packages_app.services.packages.package_for_write`` (the service that creates packages), never the
+registry's auth gate, which only reads."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from packages_app.access import namespace_role, repository_role
 from packages_app.audit import audit_record
 from packages_app.models import AuditEvent, Package, Role
 from packages_app.services.grants import _role
-from packages_app.services.packages import _require_admin, package_for_write
+from packages_app.services.packages import _require_admin
 from tokens_app.models import AutomationToken
 
 from .models import RepositoryCollaborator, SourceRepository
@@ -151,16 +155,3 @@ def automation_token_revoke(*, token_id: int, user: Any) -> None:
     if token is None or repository_role(user, token.repository_id) != Role.ADMIN:
         raise AutomationToken.DoesNotExist()
     AutomationToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
-def automation_publish(*, name: str, repository_id: int) -> Package:
-    """An automation token pushes ``name``: the package is created if need be and linked to the token's
-    repository (REGISTRY.md "Accounts, tokens and login")."""
-    package = package_for_write(name=name)
-    if package.repository_id is None:
-        repository = SourceRepository.objects.filter(id=repository_id).first()
-        if repository is not None and repository.owner == package.namespace:
-            package_link_repository(
-                package=package, repository=repository, actor=f"automation token of {repository.full_name}"
-            )
-    return package
