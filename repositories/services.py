@@ -150,8 +150,17 @@ def automation_token_issue(*, repository: SourceRepository, user: Any) -> NewAut
     return NewAutomationToken(token, plaintext)
 
 
-def automation_token_revoke(*, token_id: int, user: Any) -> None:
-    token = AutomationToken.objects.filter(id=token_id).first()
-    if token is None or repository_role(user, token.repository_id) != Role.ADMIN:
+def automation_token_revoke(*, repository: SourceRepository, token_id: int, user: Any) -> AutomationToken:
+    """Revoke one of ``repository``'s automation tokens (its admins only): it stops authenticating at
+    once (Basic and ``/token``; registry tokens it was exchanged for within
+    ``WHARF_REGISTRY_AUTH_CACHE_SECONDS``). Revoking a revoked token changes nothing. Another
+    repository's token, or a missing one, is ``AutomationToken.DoesNotExist``."""
+    if repository_role(user, repository.id) != Role.ADMIN:
+        raise PermissionDenied("Only the repository's admins can revoke its automation tokens.")
+    token = AutomationToken.objects.filter(id=token_id, repository=repository).first()
+    if token is None:
         raise AutomationToken.DoesNotExist()
-    AutomationToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        AutomationToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+    return token

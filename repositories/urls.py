@@ -12,4 +12,9 @@ urlpatterns = [
     path("<str:owner>/<str:name>/", views.repository, name="repository"),
     path("<str:owner>/<str:name>/collaborators", views.repository_collaborator, name="repository-collaborator"),
     path("<str:owner>/<str:name>/tokens", views.repository_token, name="repository-token"),
+    path(
+        "<str:owner>/<str:name>/tokens/<int:token_id>/revoke",
+        views.repository_token_revoke,
+        name="repository-token-revoke",
+    ),
 ]

@@ -1,11 +1,12 @@
 """Pages of source repositories (``/repos/…``): the viewer's list and the create form, one repository
-with its packages and collaborators, and issuing its automation tokens (shown once, on the repository
-page)."""
+with its packages and collaborators, and, for its admins, its automation tokens (issue — shown once,
+on the repository page — and revoke, after the confirm step of ``ui.confirm``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,6 +20,7 @@ from packages_app.access import namespace_role
 from packages_app.exceptions import NameUnknown
 from packages_app.management_views import _done
 from packages_app.models import Role
+from tokens_app.models import AutomationToken
 from ui.confirm import confirm_page, confirmed
 
 from . import selectors, services
@@ -65,13 +67,15 @@ def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role 
 @never_cache  # the page may hold a new automation token's only copy
 def repository(request: HttpRequest, owner: str, name: str, new_token: str = "") -> HttpResponse:
     repo, role = _repository(request, owner, name)
+    is_admin = role == Role.ADMIN
     context = {
         "repository": repo,
-        "is_admin": role == Role.ADMIN,
+        "is_admin": is_admin,
         "collaborators": repo.collaborators.select_related("user").order_by("user__username"),
         "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
         "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
         "new_token": new_token,
+        "automation_tokens": selectors.automation_tokens_of(repository=repo, active_only=True) if is_admin else [],
     }
     return render(request, "repositories/repository.html", context)
 
@@ -116,3 +120,30 @@ def repository_token(request: HttpRequest, owner: str, name: str) -> HttpRespons
     except PermissionDenied:
         raise PermissionDenied("Only the repository's admins can issue automation tokens.") from None
     return repository(request, owner, name, new_token=new.plaintext)
+
+
+@login_required
+@require_POST
+def repository_token_revoke(request: HttpRequest, owner: str, name: str, token_id: int) -> HttpResponse:
+    """Revoke one of the repository's automation tokens (its admins), after the confirm step."""
+    repo, role = _repository(request, owner, name)
+    if role != Role.ADMIN:
+        raise PermissionDenied("Only the repository's admins can revoke automation tokens.")
+    token = selectors.automation_token_of(repository=repo, token_id=token_id)
+    if token is None:
+        raise Http404("No such automation token")
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title="Revoke automation token",
+            question=f"Revoke the automation token {token.PREFIX}{token.prefix}… of {repo.full_name}? "
+            "Jobs using it can no longer push or pull.",
+            button="Revoke token",
+            cancel=reverse("repository", args=[owner, name]) + "#automation",
+        )
+    try:
+        services.automation_token_revoke(repository=repo, token_id=token_id, user=request.user)
+    except AutomationToken.DoesNotExist:
+        raise Http404("No such automation token") from None
+    messages.success(request, "Automation token revoked. Jobs using it can no longer push or pull.")
+    return redirect(reverse("repository", args=[owner, name]) + "#automation")
