@@ -131,8 +131,8 @@ def require(request: Any, name: str, action: Action, seen: Seen | None = None) -
 def publishing_repository(actor: Actor) -> int | None:
     """The repository a package created by ``actor``'s push is linked to: an automation token's (or a
     repository-bound CI credential's) own; None for everyone else, and in an open registry
-    (``WHARF_ANONYMOUS_PUSH``), where no push links anything. The write services take it as
-    ``repository_id`` (``packages_app.services.packages.package_for_write``)."""
+    (``WHARF_ANONYMOUS_PUSH``), where such a push links nothing (as before issue 10). The write services
+    take it as ``repository_id`` (``packages_app.services.packages.package_for_write``)."""
     return None if settings.WHARF_ANONYMOUS_PUSH else actor.repository_id
 
 
