@@ -11,7 +11,9 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import quotas, tag_rules, token_views, views, webhooks
+from repositories.services import REPOSITORY_NAME_RE
+
+from . import automation_tokens, quotas, tag_rules, token_views, views, webhooks
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME = rf"(?P<package_name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -20,6 +22,7 @@ SCOPES = {"user": "user", "users": rf"users/{_OWNER}", "orgs": rf"orgs/{_OWNER}"
 
 
 _HOOK = r"(?P<hook_id>[0-9]{1,18})"
+_AUTOMATION_TOKENS = rf"^repos/{_OWNER}/(?P<repo>{REPOSITORY_NAME_RE})/automation-tokens"
 
 
 def _hook_routes(kind: str, base: str, label: str) -> list[URLPattern]:
@@ -94,6 +97,16 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("user/tokens", token_views.TokenList.as_view(), name="api-user-tokens"),
+    re_path(
+        rf"{_AUTOMATION_TOKENS}$",
+        automation_tokens.AutomationTokenList.as_view(),
+        name="api-repository-automation-tokens",
+    ),
+    re_path(
+        rf"{_AUTOMATION_TOKENS}/(?P<token_id>[0-9]{{1,18}})$",
+        automation_tokens.AutomationTokenDetail.as_view(),
+        name="api-repository-automation-token",
+    ),
     *_hook_routes("orgs", rf"^{SCOPES['orgs']}", "orgs"),
     *_tag_rule_routes("orgs", rf"^{SCOPES['orgs']}", "orgs"),
     *(route for kind, prefix in SCOPES.items() for route in _routes(kind, prefix)),

@@ -36,7 +36,7 @@ class TrustedIssuer(models.Model):
     audience = models.CharField(max_length=255)  # the ``aud`` the CI job requests its token for
     rule = models.CharField(max_length=1000)  # e.g. repository == "acme/api" and ref == "refs/heads/main"
     repository = models.ForeignKey(
-        "packages_app.SourceRepository", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "repositories.SourceRepository", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     packages = models.JSONField(default=list, blank=True)  # full names, when not bound to a repository
     role = models.IntegerField(choices=Role.choices, default=Role.WRITE)

@@ -16,8 +16,9 @@ from accounts.models import Organization
 from accounts.services import is_owner
 from errors import Conflict, InvalidInput, PermissionRefused
 from packages_app.exceptions import NameInvalid
-from packages_app.models import AuditEvent, SourceRepository
+from packages_app.models import AuditEvent
 from packages_app.names import parse_name
+from repositories.models import SourceRepository
 
 from . import rules, verify
 from .models import CIToken, TrustedIssuer

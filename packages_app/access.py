@@ -84,7 +84,7 @@ class Actor:
         if self.name:
             return self.name
         if self.repository_id is not None:
-            from .models import SourceRepository
+            from repositories.models import SourceRepository
 
             repository = SourceRepository.objects.filter(id=self.repository_id).first()
             return f"automation token of {repository.full_name if repository else 'a deleted repository'}"
@@ -123,7 +123,7 @@ inherits_access = roles.inherits_access
 def repository_role(user: Any, repository_id: int | None) -> Role | None:
     """The role ``user`` holds on a source repository: admin for its owner namespace's admins, else
     the collaborator role they were given."""
-    from .models import RepositoryCollaborator, SourceRepository
+    from repositories.models import RepositoryCollaborator, SourceRepository
 
     if user is None or repository_id is None:
         return None
@@ -144,7 +144,7 @@ def automation_role(repository_id: int, package: Package) -> Role | None:
 
 
 def automation_can_create(repository_id: int, namespace: str) -> bool:
-    from .models import SourceRepository
+    from repositories.models import SourceRepository
 
     return SourceRepository.objects.filter(id=repository_id, owner=namespace).exists()
 

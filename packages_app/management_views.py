@@ -1,6 +1,6 @@
 """Pages of package management: the settings sections (access, repository link and inheritance,
-delete and restore, audit log), deleted packages of an owner, and source repositories with their
-collaborators and automation tokens. Every change is one service call; the services check roles.
+delete and restore, audit log) and deleted packages of an owner. Every change is one service call;
+the services check roles. Source repositories' own pages are ``repositories.views``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.selectors import organizations_of
+from repositories import services as repository_services
+from repositories.models import SourceRepository
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
-from . import repository_selectors, selectors
+from . import selectors
 from .access import Actor, namespace_role
-from .models import Package, Role, SourceRepository, deleted_retention_days
+from .models import Package, deleted_retention_days
 from .services import grants as grant_services
 from .services import packages as package_services
-from .services import repositories as repository_services
 from .services import versions as version_services
 from .settings_page import _admin_of
 
@@ -180,76 +179,3 @@ def owner_deleted_restore(request: HttpRequest, owner: str, package_id: int) -> 
         messages.success(request, f"{package.name} was restored.")
         return redirect("package", name=package.name)
     return redirect("owner-deleted", owner=owner)
-
-
-# --- source repositories ------------------------------------------------------------------------
-
-
-@login_required
-def repositories(request: HttpRequest) -> HttpResponse:
-    """The viewer's repositories, and a form to create one in a namespace they own."""
-    owners = [request.user.username] + [
-        o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
-    ]
-    if request.method == "POST":
-        data = request.POST
-        with page_errors.as_message(request):
-            created = repository_services.repository_create(
-                owner=data.get("owner", ""),
-                name=data.get("name", ""),
-                user=request.user,
-                description=data.get("description", ""),
-            )
-            messages.success(request, "Repository created.")
-            return redirect("repository", owner=created.owner, name=created.name)
-    context = {
-        "repositories": repository_selectors.repositories_of(user=request.user),
-        "owners": owners,
-        "form_data": request.POST if request.method == "POST" else {},  # an error keeps what was typed
-    }
-    return render(request, "packages_app/repositories.html", context)
-
-
-def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
-    """NameUnknown (the 404 page) for a repository the viewer may not see, as for a missing one."""
-    return repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
-
-
-@login_required
-@never_cache  # the page may hold a new automation token's only copy
-def repository(request: HttpRequest, owner: str, name: str, new_token: str = "") -> HttpResponse:
-    repo, role = _repository(request, owner, name)
-    context = {
-        "repository": repo,
-        "is_admin": role == Role.ADMIN,
-        "collaborators": repo.collaborators.select_related("user").order_by("user__username"),
-        "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
-        "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
-        "new_token": new_token,
-    }
-    return render(request, "packages_app/repository.html", context)
-
-
-@login_required
-@require_POST
-def repository_collaborator(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    repo, _ = _repository(request, owner, name)
-    username = request.POST.get("username", "").strip()
-    if request.POST.get("remove"):
-        if not confirmed(request):
-            return confirm_page(
-                request,
-                title="Remove collaborator",
-                question=f"Remove {username} from {repo.full_name}?",
-                button="Remove collaborator",
-                cancel=reverse("repository", args=[owner, name]),
-            )
-        with page_errors.as_message(request):
-            repository_services.collaborator_remove(repository=repo, user=request.user, username=username)
-            messages.success(request, f"Removed {username}.")
-    else:
-        with page_errors.as_message(request):
-            role = request.POST.get("role", "")
-            repository_services.collaborator_set(repository=repo, user=request.user, username=username, role=role)
-            messages.success(request, f"{username} is a collaborator.")
-    return redirect("repository", owner=owner, name=name)

@@ -80,7 +80,7 @@ class Package(models.Model):
     # The source repository this package is linked to (source label, settings, or an automation
     # token's push) and whether it takes that repository's access instead of its own access list.
     repository = models.ForeignKey(
-        "SourceRepository", null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
+        "repositories.SourceRepository", null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
     )
     inherit_access = models.BooleanField(default=True)
     # Soft delete (REGISTRY.md "Deleting"): set when the whole package is deleted. Garbage collection
@@ -264,39 +264,6 @@ class RetentionRule(models.Model):
     @property
     def tag_patterns(self) -> list[str]:
         return [p.strip() for p in self.protected_tags.replace(",", "\n").splitlines() if p.strip()]
-
-
-class SourceRepository(models.Model):
-    """A source repository ``OWNER/NAME`` that packages link to (REGISTRY.md "Packages, visibility and
-    access"). Its owner namespace's admins administer it; collaborators hold read / write / admin."""
-
-    owner = models.CharField(max_length=39, db_index=True)  # a user's or an organization's namespace
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=255, blank=True, default="")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="repository_unique_name")]
-
-    def __str__(self) -> str:
-        return self.full_name
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-
-class RepositoryCollaborator(models.Model):
-    repository = models.ForeignKey(SourceRepository, on_delete=models.CASCADE, related_name="collaborators")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    role = models.IntegerField(choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["repository", "user"], name="collaborator_unique_user")]
 
 
 class AuditEvent(models.Model):

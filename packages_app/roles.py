@@ -18,7 +18,9 @@ from typing import Any
 
 from django.db.models import Max, Q
 
-from .models import Package, PackagePermission, RepositoryCollaborator, Role, Visibility
+from repositories.models import RepositoryCollaborator
+
+from .models import Package, PackagePermission, Role, Visibility
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import Organization
+from repositories.models import RepositoryCollaborator
 
 from .access import Seen, inherits_access, package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
@@ -26,7 +27,6 @@ from .models import (
     Manifest,
     Package,
     PackagePermission,
-    RepositoryCollaborator,
     Role,
     Tag,
     Upload,

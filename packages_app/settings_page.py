@@ -9,7 +9,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from . import repository_selectors, selectors
+from repositories import selectors as repository_selectors
+
+from . import selectors
 from .access import inherits_access
 from .exceptions import PermissionRefused
 from .models import Package, Role

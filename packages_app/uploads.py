@@ -62,15 +62,18 @@ RENEW_SECONDS = 5
 LEASE_WAIT_SECONDS = LEASE_SECONDS + 1
 
 
-def upload_start(*, name: str, user: Any = None, store: BlobStore | None = None) -> Upload:
-    """Open an upload session bound to one repository (and user).
+def upload_start(
+    *, name: str, user: Any = None, store: BlobStore | None = None, repository_id: int | None = None
+) -> Upload:
+    """Open an upload session bound to one repository (and user). ``repository_id``: an automation
+    token's, whose first push creates the package linked to it (``package_for_write``).
 
     The row comes first, then the store's area (a file, a multipart upload): a worker killed in between
     leaves a row, which expiry removes, never bytes that nothing knows of. A store area whose state never
     reached the row (S3's multipart id) is found by ``upload_expiry``'s sweep.
     """
     store = store or blob_store()
-    package = package_for_write(name=name, user=user)
+    package = package_for_write(name=name, user=user, repository_id=repository_id)
     upload = _create_session(package, user)
     try:
         state = store.start(str(upload.id))
@@ -367,10 +370,12 @@ def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, 
             _release_lease(upload, token)
 
 
-def blob_upload_monolithic(*, name: str, digest: str, chunk: Chunk, user: Any = None) -> Blob:
+def blob_upload_monolithic(
+    *, name: str, digest: str, chunk: Chunk, user: Any = None, repository_id: int | None = None
+) -> Blob:
     """POST ?digest=: the whole blob in one request."""
     wanted = parse_digest(digest)
-    upload = upload_start(name=name, user=user)
+    upload = upload_start(name=name, user=user, repository_id=repository_id)
     try:
         return _finish(upload, wanted, chunk, blob_store())
     except BaseException:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "packages_app",
+    "repositories",
     "tokens_app",
     "federation",
     "identity",

@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from federation.views import ExchangeView
 from observability.exposition import metrics_view
 from packages_app import namespace_views
-from tokens_app.views import jwks, repository_token
+from tokens_app.views import jwks
 from v2api.views.token import TokenView
 
 urlpatterns = [
@@ -33,7 +33,6 @@ urlpatterns = [
     path("orgs/<str:name>/audit", namespace_views.organization_audit, name="organization-audit"),
     path("orgs/", include("accounts.urls")),
     path("api/", include("api.urls")),
-    path("repos/<str:owner>/<str:name>/tokens", repository_token, name="repository-token"),
-    path("repos/", include("packages_app.repository_urls")),
+    path("repos/", include("repositories.urls")),
     path("", include("packages_app.urls")),
 ]

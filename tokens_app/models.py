@@ -105,7 +105,7 @@ class AutomationToken(RevocableToken):
     RELATED: ClassVar[tuple[str, ...]] = ("repository",)
 
     repository = models.ForeignKey(
-        "packages_app.SourceRepository", on_delete=models.CASCADE, related_name="automation_tokens"
+        "repositories.SourceRepository", on_delete=models.CASCADE, related_name="automation_tokens"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

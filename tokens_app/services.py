@@ -1,23 +1,21 @@
-"""Personal access tokens and repository automation tokens: create (shown once), authenticate
-(``tokens_app.base``: one query, constant-time), revoke."""
+"""Personal access tokens: create (shown once), authenticate (``tokens_app.base``: one query,
+constant-time), revoke. A repository's automation tokens are issued and revoked by
+``repositories.services``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
-from errors import InvalidInput, PermissionRefused
-from packages_app.access import repository_role
-from packages_app.models import Role
+from errors import InvalidInput
 
 from . import credentials
 from .base import TokenRejected as TokenRejected  # re-exported: what every authenticate path raises
-from .models import AutomationToken, PersonalAccessToken, Scope
+from .models import PersonalAccessToken, Scope
 from .reach import clean_organization, clean_packages
 
 
@@ -80,29 +78,3 @@ def token_revoke(*, user: Any, token_id: int) -> None:
     )
     if not updated and not PersonalAccessToken.objects.filter(id=token_id, user=user).exists():
         raise PersonalAccessToken.DoesNotExist()
-
-
-# --- repository automation tokens (the analogue of GitHub Actions' GITHUB_TOKEN) ------------------
-
-
-@dataclass(frozen=True)
-class NewAutomationToken:
-    token: AutomationToken
-    plaintext: str
-
-
-def automation_token_issue(*, repository: Any, user: Any) -> NewAutomationToken:
-    """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
-    admins; its plaintext is returned once and never stored."""
-    if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionRefused("Only the repository's admins can issue automation tokens.")  # the page's words
-    expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
-    token, plaintext = AutomationToken.issue(repository=repository, created_by=user, expires_at=expires_at)
-    return NewAutomationToken(token, plaintext)
-
-
-def automation_token_revoke(*, token_id: int, user: Any) -> None:
-    token = AutomationToken.objects.filter(id=token_id).first()
-    if token is None or repository_role(user, token.repository_id) != Role.ADMIN:
-        raise AutomationToken.DoesNotExist()
-    AutomationToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())

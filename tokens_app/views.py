@@ -1,6 +1,6 @@
-"""Settings pages for personal access tokens (list, create — shown once —, revoke), issuing a
-repository's automation token (shown once, on the repository page) and the public keys that verify
-registry bearer tokens (``GET /.well-known/jwks.json``)."""
+"""Settings pages for personal access tokens (list, create — shown once —, revoke) and the public keys
+that verify registry bearer tokens (``GET /.well-known/jwks.json``). A repository's automation tokens
+are issued and revoked on its page (``repositories.views``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from packages_app import repository_selectors
-from packages_app.management_views import repository
 from throttling.pages import token_creation_wait
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
@@ -84,13 +82,3 @@ def jwks(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(registry_tokens.jwks())
     response["Cache-Control"] = "public, max-age=60"
     return response
-
-
-@login_required
-@require_POST
-@never_cache
-def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    """Issue an automation token (shown once, on the repository page)."""
-    repo, _ = repository_selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
-    new = services.automation_token_issue(repository=repo, user=request.user)  # refused: the 403 page
-    return repository(request, owner, name, new_token=new.plaintext)

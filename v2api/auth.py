@@ -120,15 +120,20 @@ def _check_user_rate(actor: Actor) -> None:
 
 def require(request: Any, name: str, action: Action, seen: Seen | None = None) -> Actor:
     """The caller, if it may do ``action`` on ``name`` (``seen``: the live package the request's own
-    query found, ``packages_app.access.can``)."""
+    query found, ``packages_app.access.can``). It only reads: what a push creates (the package, and
+    for an automation token its link to the token's repository, ``publishing_repository``) is created
+    by the service that writes it."""
     actor = actor_for(request)
     authorize(actor, name, action, seen)
-    if action is Action.PUSH and actor.repository_id is not None and not settings.WHARF_ANONYMOUS_PUSH:
-        # Publishing with a repository's automation token creates the package if need be and links it.
-        from packages_app.services.repositories import automation_publish
-
-        automation_publish(name=name, repository_id=actor.repository_id)
     return actor
+
+
+def publishing_repository(actor: Actor) -> int | None:
+    """The repository a package created by ``actor``'s push is linked to: an automation token's (or a
+    repository-bound CI credential's) own; None for everyone else, and in an open registry
+    (``WHARF_ANONYMOUS_PUSH``), where such a push links nothing (as before issue 10). The write services
+    take it as ``repository_id`` (``packages_app.services.packages.package_for_write``)."""
+    return None if settings.WHARF_ANONYMOUS_PUSH else actor.repository_id
 
 
 def require_login(request: Any) -> Actor:

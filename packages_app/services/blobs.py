@@ -28,12 +28,15 @@ def link_blob(package_id: int, blob: Blob) -> None:
     )
 
 
-def blob_mount(*, name: str, digest: str, source: str, user: Any = None) -> Blob | None:
+def blob_mount(
+    *, name: str, digest: str, source: str, user: Any = None, repository_id: int | None = None
+) -> Blob | None:
     """Link a blob the caller can read in ``source`` into ``name`` (spec "Mounting a blob").
+    ``repository_id``: an automation token's (``package_for_write``).
 
     Returns None when there is nothing to mount; the caller then opens an ordinary session.
     """
-    package = package_for_write(name=name, user=user)
+    package = package_for_write(name=name, user=user, repository_id=repository_id)
     with transaction.atomic():  # the lock makes a concurrent garbage collection finish (or not start) first
         mountable = Blob.objects.select_for_update(no_key=True, of=("self",))
         blob = mountable.filter(

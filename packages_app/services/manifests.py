@@ -66,13 +66,15 @@ def manifest_put(
     tags: Iterable[str] = (),
     user: Any = None,
     actor: str = "",
+    repository_id: int | None = None,
 ) -> tuple[Manifest, ParsedManifest]:
-    """Store a manifest exactly as pushed, after checking everything it references is present."""
+    """Store a manifest exactly as pushed, after checking everything it references is present.
+    ``repository_id``: an automation token's (``package_for_write``)."""
     digest, tag = _manifest_digest(reference, body)
     all_tags = list(dict.fromkeys(([tag] if tag else []) + [parse_tag(t) for t in tags]))
     parsed = parse_manifest(body, content_type)
     with transaction.atomic():
-        package = package_for_write(name=name, user=user)
+        package = package_for_write(name=name, user=user, repository_id=repository_id)
         missing = _missing_references(package, parsed)
         if missing:
             raise ManifestBlobUnknown(missing)

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organization
+from repositories.models import SourceRepository
 
 from .. import events
 from ..access import Action, Actor, can, namespace_role, package_role
@@ -22,7 +23,6 @@ from ..models import (
     Manifest,
     Package,
     Role,
-    SourceRepository,
     Upload,
     Visibility,
     deleted_cutoff,
@@ -30,24 +30,41 @@ from ..models import (
 )
 
 
-def package_for_write(*, name: str, user: Any = None) -> Package:
+def package_for_write(*, name: str, user: Any = None, repository_id: int | None = None) -> Package:
     """The package ``name``, created (private, administered by its publisher) by the first push.
-    Its visibility, access inheritance and repository link follow ``new_package_fields``."""
+    Its visibility, access inheritance and repository link follow ``new_package_fields``.
+
+    ``repository_id``: the push is an automation token's (``Actor.repository_id``); the package it
+    creates is linked to the token's repository in the same INSERT, so the token may write it from the
+    next request on (``access.automation_role``), and the link is audited. This, not the registry's auth
+    gate, is where an automation token publishes: requests that only read (an upload's status) write
+    nothing."""
     package = Package.objects.filter(name=name).first()
     if package is not None:
         return package
+    fields = new_package_fields(name=name, user=user, repository_id=repository_id)
     try:
         with transaction.atomic():
-            package = Package.objects.create(**new_package_fields(name=name, user=user))
-    except IntegrityError:  # created by a concurrent push
-        package = Package.objects.get(name=name)
+            package = Package.objects.create(**fields)
+    except IntegrityError:  # created by a concurrent push (which linked it, if it was this token's)
+        return Package.objects.get(name=name)
+    if repository_id is not None and package.repository is not None and package.repository.id == repository_id:
+        full_name = package.repository.full_name
+        audit_record(
+            package=package,
+            actor=f"automation token of {full_name}",
+            action=AuditEvent.Action.LINK,
+            detail=f"linked to {full_name}",
+        )
     return package
 
 
-def new_package_fields(*, name: str, user: Any) -> dict[str, Any]:
+def new_package_fields(*, name: str, user: Any, repository_id: int | None = None) -> dict[str, Any]:
     """A new package's row: private unless the organization lets its members create only less private
-    ones; inheriting access as the organization chose; linked to ``OWNER/REPO`` for a three-part name
-    ``OWNER/REPO/IMAGE`` (the older GitHub Packages Docker registry) when that repository exists."""
+    ones; inheriting access as the organization chose; linked to the pushing automation token's
+    repository (``repository_id``) when it belongs to the package's owner, else to ``OWNER/REPO`` for a
+    three-part name ``OWNER/REPO/IMAGE`` (the older GitHub Packages Docker registry) when that repository
+    exists."""
     namespace = name.split("/", 1)[0]
     fields: dict[str, Any] = {"name": name, "namespace": namespace, "created_by": user}
     organization = Organization.objects.filter(name=namespace).first()
@@ -56,7 +73,10 @@ def new_package_fields(*, name: str, user: Any) -> dict[str, Any]:
         if user is not None and namespace_role(user, namespace) != Role.ADMIN and organization.member_visibilities:
             fields["visibility"] = next(v for v in Visibility.values if v in organization.member_visibilities)
     parts = name.split("/")
-    if len(parts) == 3:
+    publisher = SourceRepository.objects.filter(id=repository_id, owner=namespace).first() if repository_id else None
+    if publisher is not None:
+        fields["repository"] = publisher
+    elif len(parts) == 3:
         fields["repository"] = SourceRepository.objects.filter(owner=parts[0], name=parts[1]).first()
     return fields
 

@@ -20,7 +20,7 @@ from accounts.models import Organization
 from federation import services as federation
 from packages_app.models import AuditEvent, Package
 from packages_app.services.packages import package_for_write
-from packages_app.services.repositories import repository_create
+from repositories.services import repository_create
 from tests.conftest import basic as _basic
 from tests.e2e.conftest import DOCKER, DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest

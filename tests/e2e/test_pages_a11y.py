@@ -36,15 +36,15 @@ from packages_app.models import (
     Manifest,
     Package,
     PackagePermission,
-    RepositoryCollaborator,
     RetentionRule,
     Role,
-    SourceRepository,
     TagRule,
     Visibility,
 )
 from packages_app.services.packages import package_delete
 from packages_app.services.versions import version_delete
+from repositories.models import RepositoryCollaborator, SourceRepository
+from repositories.services import automation_token_issue
 from tests.conftest import make_pat
 from tests.e2e.conftest import WharfServer
 from tests.oci import OCI_MANIFEST, make_image
@@ -89,6 +89,7 @@ class Site:
     issuer: int
     org_rule: int
     package_rule: int
+    automation_token: int  # an active automation token of acme/app (its revoke form is on the repository page)
 
 
 def _user(username: str) -> Any:
@@ -142,6 +143,7 @@ def seed() -> Site:
         TrustedIssuer.objects.get(organization=acme).id,
         TagRule.objects.create(namespace="acme", pattern="v*", kind=TagRule.Kind.IMMUTABLE, created_by=alice).id,
         TagRule.objects.create(package=app, pattern="stable", kind=TagRule.Kind.PROTECTED, team=team).id,
+        automation_token_issue(repository=repository, user=alice).token.id,
     )  # fmt: skip
 
 
@@ -252,6 +254,10 @@ def actions(site: Site) -> dict[str, tuple[str, str]]:
         "owner-deleted-restore": ("/acme/-/deleted", f"/acme/-/deleted/{site.deleted_package.id}/restore"),
         "repository-collaborator": ("/repos/acme/app/", "/repos/acme/app/collaborators"),
         "repository-token": ("/repos/acme/app/", "/repos/acme/app/tokens"),
+        "repository-token-revoke": (
+            "/repos/acme/app/",
+            f"/repos/acme/app/tokens/{site.automation_token}/revoke",
+        ),
         "member-add": ("/orgs/acme/", "/orgs/acme/members"),
         "member-change": ("/orgs/acme/", "/orgs/acme/members/bob"),
         "team-add": ("/orgs/acme/", "/orgs/acme/teams"),

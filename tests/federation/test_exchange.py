@@ -199,7 +199,7 @@ def test_removing_the_issuer_ends_its_credentials(
 def test_a_read_issuer_bound_to_a_repository_pulls_but_does_not_push(
     client: Client, owner: Any, ci_issuer: CIIssuer
 ) -> None:
-    from packages_app.services.repositories import repository_create
+    from repositories.services import repository_create
 
     repository = repository_create(owner="acme", name="api", user=owner)
     services.issuer_register(

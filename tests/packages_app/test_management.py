@@ -21,14 +21,14 @@ from packages_app.metadata import manifest_extract_metadata
 from packages_app.models import AuditEvent, DownloadCount, Manifest, Package, Role, Tag
 from packages_app.services.grants import access_grant, access_revoke
 from packages_app.services.packages import package_delete, package_for_write, package_restore, package_set_visibility
-from packages_app.services.repositories import (
+from packages_app.services.versions import version_delete, version_restore
+from repositories.services import (
     collaborator_set,
     package_link_from_source_label,
     package_link_repository,
     package_set_inheritance,
     repository_create,
 )
-from packages_app.services.versions import version_delete, version_restore
 from tests.conftest import basic, make_pat
 from tests.oci import make_image
 

@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from packages_app.models import DownloadCount, Manifest, Package, SourceRepository, Tag, Visibility
+from packages_app.models import DownloadCount, Manifest, Package, Tag, Visibility
 from packages_app.pages.package import install_tag
 from packages_app.readme import render_readme, sanitize_html
+from repositories.models import SourceRepository
 from tests.conftest import make_pat
 from tests.oci import OCI_MANIFEST, make_image
 from tests.packages_app.test_pages import COSIGN, SPDX, as_user, publish, push_image, push_index, text

@@ -16,12 +16,13 @@ from django.utils import timezone
 from accounts.models import Organization
 from federation.models import CIToken, TrustedIssuer
 from packages_app.access import Reach
-from packages_app.models import Role, SourceRepository
+from packages_app.models import Role
+from repositories.models import SourceRepository
+from repositories.services import automation_token_issue
 from tests.conftest import basic, make_pat
 from tokens_app import credentials
 from tokens_app.base import TokenRejected
 from tokens_app.models import AutomationToken, PersonalAccessToken
-from tokens_app.services import automation_token_issue
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from packages_app.models import Package, PackagePermission, Role, SourceRepository, Visibility
+from packages_app.models import Package, PackagePermission, Role, Visibility
+from repositories.models import SourceRepository
 from tests.conftest import basic, make_pat
 from tests.oci import sha256
 from tests.v2api.test_auth import HOST, bearer, push_image

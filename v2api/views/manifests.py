@@ -68,6 +68,7 @@ class ManifestView(RegistryView):
             tags=request.query_params.getlist("tag"),
             user=actor.user,
             actor=actor.label,
+            repository_id=auth.publishing_repository(actor),
         )
         headers = {"Location": f"/v2/{name}/manifests/{manifest.digest}", "Docker-Content-Digest": manifest.digest}
         if parsed.subject:

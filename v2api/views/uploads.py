@@ -64,17 +64,25 @@ class UploadStartView(RegistryView):
         params = request.query_params
         source = _source_name(params)
         actor = self._writer(request, name, source)
+        publisher = auth.publishing_repository(actor)
         if "mount" in params:
             parse_digest(params["mount"])
             source = _mountable_source(request, name, source)
-            blob = blob_mount(name=name, digest=params["mount"], source=source, user=actor.user) if source else None
+            blob = (
+                blob_mount(name=name, digest=params["mount"], source=source, user=actor.user, repository_id=publisher)
+                if source
+                else None
+            )
             if blob is not None:
                 return _created(name, blob)
         elif "digest" in params:
             whole = uploads.Chunk(body_chunks(request), length=body_length(request))
-            blob = uploads.blob_upload_monolithic(name=name, digest=params["digest"], chunk=whole, user=actor.user)
+            digest = params["digest"]
+            blob = uploads.blob_upload_monolithic(
+                name=name, digest=digest, chunk=whole, user=actor.user, repository_id=publisher
+            )
             return _created(name, blob)
-        upload = uploads.upload_start(name=name, user=actor.user)
+        upload = uploads.upload_start(name=name, user=actor.user, repository_id=publisher)
         return _session_response(202, name, upload)
 
     def _writer(self, request: Any, name: str, source: str | None) -> Actor:

@@ -9,13 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
-from packages_app.models import Package, SourceRepository
+from packages_app.models import Package
 from packages_app.services.packages import package_for_write
-from packages_app.services.repositories import repository_create
+from repositories.models import SourceRepository
+from repositories.services import automation_token_issue, repository_create
 from tests.conftest import basic
 from tests.oci import make_image
 from tokens_app.models import AutomationToken
-from tokens_app.services import automation_token_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -1,21 +1,31 @@
-"""Source repositories, their collaborators and automation publishing: packages linked to a
-repository (REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login")."""
+"""Source repositories, their collaborators, their automation tokens and the packages linked to them
+(REGISTRY.md "Packages, visibility and access", "Accounts, tokens and login").
+
+An automation token's first push links the package it creates to the token's repository: that is
+``packages_app.services.packages.package_for_write`` (the service that creates packages), never the
+registry's auth gate, which only reads."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from ..access import namespace_role, repository_role
-from ..audit import audit_record
-from ..exceptions import Conflict, InvalidInput, PermissionRefused
-from ..models import AuditEvent, Package, RepositoryCollaborator, Role, SourceRepository
-from .grants import _role
-from .packages import _require_admin, package_for_write
+from errors import Conflict, InvalidInput, PermissionRefused
+from packages_app.access import namespace_role, repository_role
+from packages_app.audit import audit_record
+from packages_app.models import AuditEvent, Package, Role
+from packages_app.services.grants import _role
+from packages_app.services.packages import _require_admin
+from tokens_app.models import AutomationToken
+
+from .models import RepositoryCollaborator, SourceRepository
 
 REPOSITORY_NAME_RE = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 
@@ -121,14 +131,36 @@ def package_set_inheritance(*, package: Package, user: Any, inherit: bool) -> Pa
     return package
 
 
-def automation_publish(*, name: str, repository_id: int) -> Package:
-    """An automation token pushes ``name``: the package is created if need be and linked to the token's
-    repository (REGISTRY.md "Accounts, tokens and login")."""
-    package = package_for_write(name=name)
-    if package.repository_id is None:
-        repository = SourceRepository.objects.filter(id=repository_id).first()
-        if repository is not None and repository.owner == package.namespace:
-            package_link_repository(
-                package=package, repository=repository, actor=f"automation token of {repository.full_name}"
-            )
-    return package
+# --- automation tokens (the analogue of GitHub Actions' GITHUB_TOKEN) -------------------------------
+
+
+@dataclass(frozen=True)
+class NewAutomationToken:
+    token: AutomationToken
+    plaintext: str
+
+
+def automation_token_issue(*, repository: SourceRepository, user: Any) -> NewAutomationToken:
+    """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
+    admins; its plaintext is returned once and never stored."""
+    if repository_role(user, repository.id) != Role.ADMIN:
+        raise PermissionRefused("Only the repository's admins can issue its automation tokens.")
+    expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
+    token, plaintext = AutomationToken.issue(repository=repository, created_by=user, expires_at=expires_at)
+    return NewAutomationToken(token, plaintext)
+
+
+def automation_token_revoke(*, repository: SourceRepository, token_id: int, user: Any) -> AutomationToken:
+    """Revoke one of ``repository``'s automation tokens (its admins only): it stops authenticating at
+    once (Basic and ``/token``; registry tokens it was exchanged for within
+    ``WHARF_REGISTRY_AUTH_CACHE_SECONDS``). Revoking a revoked token changes nothing. Another
+    repository's token, or a missing one, is ``AutomationToken.DoesNotExist``."""
+    if repository_role(user, repository.id) != Role.ADMIN:
+        raise PermissionRefused("Only the repository's admins can revoke its automation tokens.")
+    token = AutomationToken.objects.filter(id=token_id, repository=repository).first()
+    if token is None:
+        raise AutomationToken.DoesNotExist()
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        AutomationToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+    return token
