@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet import CpuMeter, Image, Target, call, pull_image, push_image
+from rates import wrk_figures
 
 
 @dataclass
@@ -49,14 +50,8 @@ def wrk(
     for key, value in headers.items():
         command += ["-H", f"{key}: {value}"]
     output = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
-        raise RuntimeError(f"wrk {method} {path}: {match.group(1)} error responses")
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if rate is None or p99 is None:
-        raise RuntimeError(f"could not read wrk's output:\n{output}")
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
-    return {"rps": float(rate.group(1)), "p99_ms": round(float(p99.group(1)) * scale, 1), "client": "wrk"}
+    rps, p99_ms = wrk_figures(output, f"{method} {path}")
+    return {"rps": rps, "p99_ms": round(p99_ms, 1), "client": "wrk"}
 
 
 def _ab_head(port: int, path: str, headers: dict[str, str], *, seconds: int, connections: int) -> dict[str, Any]:

@@ -32,19 +32,22 @@ def rate_with_wrk(url: str, seconds: int, connections: int, headers: dict[str, s
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rps, p99_ms = wrk_figures(output, url)
+    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"rps": rps, "p99_ms": round(p99_ms, 2), "wrk_cpu_s": round(client_cpu, 2)}
+
+
+def wrk_figures(output: str, what: str) -> tuple[float, float]:
+    """Requests per second and the 99th percentile latency in ms from wrk's ``--latency`` output;
+    a run with any error response is refused (its rate would not be the registry's)."""
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
-        raise RuntimeError(f"wrk {url}: {match.group(1)} error responses")
+        raise RuntimeError(f"wrk {what}: {match.group(1)} error responses")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
     if rate is None or p99 is None:
         raise RuntimeError(f"could not read wrk's output:\n{output}")
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
-    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {
-        "rps": float(rate.group(1)),
-        "p99_ms": round(float(p99.group(1)) * scale, 2),
-        "wrk_cpu_s": round(client_cpu, 2),
-    }
+    return float(rate.group(1)), float(p99.group(1)) * scale
 
 
 def rate_with_threads(port: int, path: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, Any]:
