@@ -8,6 +8,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 
 from errors import InvalidInput
+from throttling.addresses import client_address
 
 from .models import Organization
 from .namespaces import validate_namespace_syntax
@@ -17,8 +18,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request: Any) -> str:
         """allauth's per-address login limits count the address the registry's limits count
         (``throttling.addresses``: behind ``WHARF_TRUSTED_PROXIES``, the forwarded client)."""
-        from throttling.addresses import client_address
-
         return client_address(request) or super().get_client_ip(request)
 
     def clean_username(self, username: str, shallow: bool = False) -> Any:

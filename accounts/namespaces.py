@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 
 from errors import Conflict, InvalidInput
 
+from .models import Organization
+
 NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_LENGTH = 39
 RESERVED = frozenset(
@@ -38,7 +40,6 @@ def validate_namespace_syntax(name: str) -> None:
 
 
 def namespace_taken(name: str) -> bool:
-    from .models import Organization
 
     user_model = get_user_model()
     return (

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from errors import Conflict, InvalidInput, PermissionRefused
 
 from . import selectors, signals
-from .models import Membership, Organization, Team
+from .models import ALL_VISIBILITIES, Membership, Organization, Team
 from .namespaces import validate_new_namespace
 
 
@@ -136,8 +136,6 @@ def organization_set_package_policy(
 ) -> Organization:
     """Which visibilities members may give packages (and create them with), and whether new packages
     inherit access from a linked repository (REGISTRY.md "Packages, visibility and access"). Owners only."""
-    from .models import ALL_VISIBILITIES
-
     _require_owner(organization, actor)
     unknown = set(member_visibilities) - set(ALL_VISIBILITIES)
     if unknown:

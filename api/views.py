@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization
 from packages_app import selectors
-from packages_app.access import Actor
+from packages_app.access import Actor, inherits_access
 from packages_app.models import Package, Role, Visibility
 from packages_app.names import parse_count
 from packages_app.package_settings import package_set_readme
@@ -242,7 +242,6 @@ def _access(package: Package) -> dict[str, Any]:
 
 
 def _inherits(package: Package) -> bool:
-    from packages_app.access import inherits_access
 
     return inherits_access(package)
 

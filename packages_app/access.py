@@ -31,6 +31,9 @@ from typing import Any
 
 from django.conf import settings
 
+from accounts.models import Membership
+from repositories.models import RepositoryCollaborator, SourceRepository
+
 from . import roles
 from .exceptions import INSUFFICIENT_SCOPE, Denied, InsufficientScope, NameUnknown, Unauthorized
 from .models import Package, Role, Visibility
@@ -84,8 +87,6 @@ class Actor:
         if self.name:
             return self.name
         if self.repository_id is not None:
-            from repositories.models import SourceRepository
-
             repository = SourceRepository.objects.filter(id=self.repository_id).first()
             return f"automation token of {repository.full_name if repository else 'a deleted repository'}"
         return self.user.username if self.user is not None else "anonymous"
@@ -100,8 +101,6 @@ def _open_registry() -> bool:
 
 def namespace_role(user: Any, namespace: str) -> Role | None:
     """The role a user holds over a whole namespace: admin of their own and of organizations they own."""
-    from accounts.models import Membership
-
     if user is None:
         return None
     if user.username == namespace:
@@ -123,8 +122,6 @@ inherits_access = roles.inherits_access
 def repository_role(user: Any, repository_id: int | None) -> Role | None:
     """The role ``user`` holds on a source repository: admin for its owner namespace's admins, else
     the collaborator role they were given."""
-    from repositories.models import RepositoryCollaborator, SourceRepository
-
     if user is None or repository_id is None:
         return None
     repository = SourceRepository.objects.filter(id=repository_id).first()
@@ -144,7 +141,6 @@ def automation_role(repository_id: int, package: Package) -> Role | None:
 
 
 def automation_can_create(repository_id: int, namespace: str) -> bool:
-    from repositories.models import SourceRepository
 
     return SourceRepository.objects.filter(id=repository_id, owner=namespace).exists()
 
@@ -152,8 +148,6 @@ def automation_can_create(repository_id: int, namespace: str) -> bool:
 def can_create(user: Any, namespace: str) -> bool:
     """Whether ``user`` may create a package in ``namespace``: their own; an organization's owners; its
     members while the organization lets members create packages with at least one visibility."""
-    from accounts.models import Membership
-
     if user is None:
         return False
     if user.username == namespace:

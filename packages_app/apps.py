@@ -11,4 +11,4 @@ class PackagesAppConfig(AppConfig):
     def ready(self) -> None:
         # Register this app's Celery tasks in every process (web too): events enqueue them by name;
         # its readings for the metrics endpoint; and the audit log's receiver of accounts' signals.
-        from . import audit, gauges, tasks  # noqa: F401
+        from . import audit, gauges, tasks  # noqa: F401, PLC0415 - they import models: only at ready()

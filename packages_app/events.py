@@ -71,7 +71,8 @@ def emit(
     """Announce ``event`` about ``package`` after commit. ``data`` describes the version and tags; it
     is taken now, so later changes do not alter what is announced. ``countdown`` delays the dispatch
     (an untagged image that may turn out to be a platform of an index pushed right after it)."""
-    assert event in EVENTS, event
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
     enqueue(DISPATCH_TASK, event, package.id, actor, data or {}, countdown=countdown)
 
 

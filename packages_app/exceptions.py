@@ -132,7 +132,7 @@ class Unauthorized(RegistryError):
         self.error = error
 
 
-INVALID_TOKEN = "invalid_token"
+INVALID_TOKEN = "invalid_token"  # noqa: S105 - an RFC 6750 error code, not a secret
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 

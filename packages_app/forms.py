@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -26,8 +26,7 @@ class VisibilityForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.package = package
         choices = [v for v in Visibility if organization or v != Visibility.INTERNAL or package.visibility == v]
-        field = self.fields["visibility"]
-        assert isinstance(field, forms.ChoiceField)
+        field = cast(forms.ChoiceField, self.fields["visibility"])
         field.choices = [(v.value, v.label) for v in choices]
 
     def clean(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Online garbage collection and the storage consistency check (issue 6, issue 14; REGISTRY.md
+"""Online garbage collection (issue 6, issue 14; REGISTRY.md
 "Background work").
 
 Garbage collection runs while pushes and pulls go on, and its cost follows what changed since the last
@@ -22,15 +22,14 @@ the client uploads it again). Keys are unique per upload (``packages_app.storage
 collected blob's key never touches bytes another row owns. Bytes no row points at (a crash between a
 commit and a delete) are the orphan sweep's (``packages_app.sweep``): rare, paged and resumable.
 
-``purge_deleted`` (daily, its own task) removes for good the packages and versions deleted more than
-``WHARF_DELETED_RETENTION_DAYS`` ago. It deletes rows only: the blobs they alone used are queued by the
-triggers and collected by a later run, as above.
+What else keeps the store clean: ``purge.purge_deleted`` (deleted packages and versions, for good: rows
+only, whose blobs the triggers queue for this collector) and ``storage_check.storage_check`` (reads
+only: bytes without rows, rows without bytes, digests that do not verify).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,14 +37,12 @@ from django.db import OperationalError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion, Tag, deleted_cutoff
+from .models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion, Tag
+from .progress import Progress, silent
 from .retention import Planned, retention_plan
 from .reviews import gc_grace_seconds
 from .storage import BlobStore, blob_store
-from .sweep import orphan_keys
-from .upload_expiry import leaked_upload_areas
 
-Progress = Callable[[str], None]
 _BlobManifests = Manifest.blobs.through
 _Children = Manifest.children.through
 
@@ -72,7 +69,7 @@ def garbage_collect(
     """One collection. ``grace_seconds`` overrides the setting, within the floor ``gc_grace_seconds``
     keeps; a dry run removes nothing and reports what would go and the bytes it would free."""
     store = store or blob_store()
-    say = progress or (lambda line: None)
+    say = progress or silent
     grace = gc_grace_seconds(grace_seconds)
     now = timezone.now()
     cutoff = now - timedelta(seconds=grace)
@@ -261,159 +258,3 @@ def _list_blobs(report: GcReport, cutoff: datetime, doomed: _Doomed, say: Progre
         report.blobs.append(blob.digest)
         report.bytes_freed += blob.size
         say(f"would delete blob {blob.digest} ({blob.size} bytes)")
-
-
-# --- deleted packages and versions, for good ------------------------------------------------------
-
-
-@dataclass
-class PurgeReport:
-    packages: list[str] = field(default_factory=list)  # names
-    manifests: list[str] = field(default_factory=list)  # "package@digest"
-    skipped: int = 0  # locked by a push at that moment, or a platform image of a version that stays
-
-
-def purge_deleted(
-    *, now: datetime | None = None, dry_run: bool = False, progress: Progress | None = None
-) -> PurgeReport:
-    """Remove for good what was deleted before ``deleted_cutoff(now)`` and so can no longer be restored
-    (issue 6, "Deleted packages"; REGISTRY.md "Deleting").
-
-    A package goes with everything that hangs off it: versions, tags, download counts, its links to
-    blobs, access grants, retention rules. Its audit log stays (the events keep its name and namespace),
-    so an organization can still see who deleted what. A deleted version of a package that is not itself
-    purged goes on its own. Blobs are left alone: with their rows gone, those no other version uses are
-    collected by the next ``garbage_collect``, under its locks and grace period."""
-    say = progress or (lambda line: None)
-    cutoff = deleted_cutoff(now)
-    report = PurgeReport()
-    _purge_packages(report, cutoff, dry_run, say)
-    _purge_manifests(report, cutoff, dry_run, say)
-    verb = "would remove" if dry_run else "removed"
-    say(
-        f"{verb} {len(report.packages)} package(s) and {len(report.manifests)} deleted manifest(s) for good; "
-        f"{report.skipped} skipped; blobs only they used go with the next garbage collection"
-    )
-    return report
-
-
-def _purge_packages(report: PurgeReport, cutoff: datetime, dry_run: bool, say: Progress) -> None:
-    expired = Package.all_objects.filter(deleted_at__lt=cutoff).order_by("deleted_at", "id")
-    for package in expired.iterator(chunk_size=100):
-        assert package.deleted_at is not None  # for mypy: the filter says so
-        label = f"{package.name} (deleted {package.deleted_at:%Y-%m-%d})"
-        if not dry_run and not _purge_package(package.id, cutoff):
-            report.skipped += 1
-            say(f"skipped package {label}: in use, next time")
-            continue
-        report.packages.append(package.name)
-        say(f"{'would remove' if dry_run else 'removed'} package {label}")
-
-
-def _purge_package(package_id: int, cutoff: datetime) -> bool:
-    """Delete one package's rows if, with its row locked, it is still deleted before ``cutoff`` (a
-    restore at the very last moment wins)."""
-    try:
-        with transaction.atomic():
-            locked = Package.all_objects.select_for_update(nowait=True).filter(id=package_id, deleted_at__lt=cutoff)
-            if not list(locked.values_list("id", flat=True)):
-                raise _Skip
-            Package.all_objects.filter(id=package_id).delete()  # cascades; AuditEvent.package is SET_NULL
-    except (_Skip, OperationalError):
-        return False
-    return True
-
-
-def _purge_manifests(report: PurgeReport, cutoff: datetime, dry_run: bool, say: Progress) -> None:
-    expired = (
-        Manifest.objects.filter(deleted_at__lt=cutoff)
-        .exclude(package__deleted_at__lt=cutoff)  # those go with their package
-        .select_related("package")
-        .defer("content")
-        .order_by("deleted_at", "id")
-    )
-    for manifest in expired.iterator(chunk_size=500):
-        assert manifest.deleted_at is not None
-        label = f"{manifest.package.name}@{manifest.digest}"
-        if _has_staying_parent(manifest.id, cutoff):
-            report.skipped += 1
-            say(f"kept deleted manifest {label}: a platform image of a version that is not purged")
-        elif dry_run or _purge_manifest(manifest.id, cutoff):
-            report.manifests.append(label)
-            verb = "would remove" if dry_run else "removed"
-            say(f"{verb} deleted manifest {label} (deleted {manifest.deleted_at:%Y-%m-%d})")
-        else:
-            report.skipped += 1
-            say(f"skipped deleted manifest {label}: in use, next time")
-
-
-def _has_staying_parent(manifest_id: int, cutoff: datetime) -> bool:
-    """A live (or still restorable) index lists it as a platform image: removing its row would break it."""
-    parents = _Children.objects.filter(to_manifest_id=manifest_id)
-    return parents.exclude(from_manifest__deleted_at__lt=cutoff).exists()
-
-
-def _purge_manifest(manifest_id: int, cutoff: datetime) -> bool:
-    """Delete one version's row (with its links to blobs and children) if, locked, it is still deleted
-    before ``cutoff``: a re-push that made it live again, or holds it, wins."""
-    try:
-        with transaction.atomic():
-            locked = Manifest.objects.select_for_update(nowait=True).filter(id=manifest_id, deleted_at__lt=cutoff)
-            if not list(locked.values_list("id", flat=True)) or _has_staying_parent(manifest_id, cutoff):
-                raise _Skip
-            Manifest.objects.filter(id=manifest_id).delete()  # with its tags, downloads and links
-    except (_Skip, OperationalError):
-        return False
-    return True
-
-
-# --- consistency check ---------------------------------------------------------------------------
-
-
-@dataclass
-class StorageReport:
-    orphan_keys: list[str] = field(default_factory=list)  # bytes without rows
-    missing: list[str] = field(default_factory=list)  # rows without bytes
-    corrupt: list[str] = field(default_factory=list)  # digests that do not verify (--verify)
-    leaked_uploads: list[str] = field(default_factory=list)  # upload data no session owns (expiry removes it)
-
-    @property
-    def consistent(self) -> bool:
-        return not (self.orphan_keys or self.missing or self.corrupt or self.leaked_uploads)
-
-
-def storage_check(
-    *, verify: bool = False, store: BlobStore | None = None, progress: Progress | None = None
-) -> StorageReport:
-    """Blobs without rows, rows without blobs and (``verify``: re-hashing every blob) digests that do
-    not verify. Reads only."""
-    store = store or blob_store()
-    say = progress or (lambda line: None)
-    report = StorageReport(orphan_keys=list(orphan_keys(store=store)))
-    for key in report.orphan_keys:
-        say(f"stored key without a row: {key}")
-    report.leaked_uploads = sorted({area.upload_id for area in leaked_upload_areas(store=store)})
-    for upload_id in report.leaked_uploads:
-        say(f"upload data without a session: {upload_id} (expire_uploads removes it)")
-    for blob in Blob.objects.order_by("id").iterator(chunk_size=500):
-        if not store.exists(blob.storage_key):
-            if Blob.objects.filter(id=blob.id).exists():  # not collected meanwhile
-                report.missing.append(blob.digest)
-                say(f"row without bytes: {blob.digest} ({blob.storage_key})")
-        elif verify and not _verifies(store, blob):
-            report.corrupt.append(blob.digest)
-            say(f"digest does not verify: {blob.digest} ({blob.storage_key})")
-    return report
-
-
-def _verifies(store: BlobStore, blob: Blob) -> bool:
-    algorithm, _, expected = blob.digest.partition(":")
-    hasher, size = hashlib.new(algorithm), 0
-    try:
-        with store.open(blob.storage_key) as stream:
-            while data := stream.read(1 << 20):
-                hasher.update(data)
-                size += len(data)
-    except OSError:
-        return not Blob.objects.filter(id=blob.id).exists()
-    return hasher.hexdigest() == expected and size == blob.size

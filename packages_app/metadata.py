@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from repositories.services import package_link_from_source_label
 from .kinds import speaking_tags
 from .manifests import INDEX_TYPES
 from .models import Blob, Manifest, Package, Tag
+from .progress import Progress
 from .storage import BlobStore, blob_store
 
 CONFIG_READ_LIMIT = 1024 * 1024
@@ -197,7 +197,7 @@ def http_url(value: str, limit: int) -> str:
     return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else ""
 
 
-def metadata_extract_pending(*, limit: int = 1000, progress: Callable[[str], None] | None = None) -> int:
+def metadata_extract_pending(*, limit: int = 1000, progress: Progress | None = None) -> int:
     """Extract up to ``limit`` manifests that were never extracted, oldest first; returns how many."""
     pending = list(
         Manifest.objects.filter(extracted_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit]

@@ -84,7 +84,7 @@ def _write(batch: dict[tuple[int, date], int]) -> None:
     counts, manifests = DownloadCount._meta.db_table, Manifest._meta.db_table
     values = ", ".join(["(%s, %s, %s)"] * len(batch))
     statement = (
-        f'INSERT INTO "{counts}" ("manifest_id", "day", "count") '
+        f'INSERT INTO "{counts}" ("manifest_id", "day", "count") '  # noqa: S608 - table names from the models; values are parameters and placeholders
         f"SELECT v.column1, v.column2, v.column3 FROM (VALUES {values}) AS v "
         f'JOIN "{manifests}" AS m ON m."id" = v.column1 WHERE true '
         f'ON CONFLICT ("manifest_id", "day") DO UPDATE SET "count" = "{counts}"."count" + excluded."count"'

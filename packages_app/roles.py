@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db.models import Max, Q
 
+from accounts.models import Membership
 from repositories.models import RepositoryCollaborator
 
 from .models import Package, PackagePermission, Role, Visibility
@@ -32,7 +33,6 @@ class Facts:
 
 
 def _membership(user: Any, namespace: str) -> Any:
-    from accounts.models import Membership
 
     if user.username == namespace:
         return None
@@ -73,7 +73,6 @@ def inherits_access(package: Package) -> bool:
 
 
 def _is_owner(membership: Any) -> bool:
-    from accounts.models import Membership
 
     return membership is not None and membership.role == Membership.Role.OWNER
 
@@ -93,7 +92,8 @@ def role_on(user: Any, facts: Facts) -> Role | None:
     """The strongest role ``user`` (None: anonymous) holds on ``facts.package`` (REGISTRY.md "Packages,
     visibility and access")."""
     package = facts.package
-    assert package is not None
+    if package is None:
+        raise ValueError("role_on needs the facts of an existing package")
     roles: list[int] = [Role.READ] if package.visibility == Visibility.PUBLIC else []
     if user is not None:
         if _namespace_admin(user, package.namespace, facts):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -23,9 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Blob, StoreSweep, Upload
+from .progress import Progress, silent
 from .storage import BlobStore, blob_store, upload_id_of
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -78,7 +77,7 @@ def sweep_orphans(
     """Delete orphan keys, ``page_size`` keys at a time from where the last sweep stopped, for at most
     ``max_pages`` pages (None: to the end of the listing)."""
     store = store or blob_store()
-    say = progress or (lambda line: None)
+    say = progress or silent
     rate = settings.WHARF_GC_SWEEP_KEYS_PER_SECOND if keys_per_second is None else keys_per_second
     report = SweepReport()
     StoreSweep.objects.get_or_create(id=1)

@@ -7,7 +7,7 @@ from celery import shared_task
 
 from observability import metrics
 
-from . import gc, metadata, sweep, upload_expiry
+from . import gc, metadata, purge, sweep, upload_expiry
 from .models import Package
 
 
@@ -54,7 +54,7 @@ def collect_garbage(grace_seconds: int | None = None) -> dict[str, int]:
 @shared_task
 def purge_deleted() -> dict[str, int]:
     """Remove for good what was deleted more than WHARF_DELETED_RETENTION_DAYS ago (scheduled daily)."""
-    report = gc.purge_deleted()
+    report = purge.purge_deleted()
     return {"packages": len(report.packages), "manifests": len(report.manifests)}
 
 

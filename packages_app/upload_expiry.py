@@ -12,7 +12,7 @@ Two kinds of leftovers, both removed with their bytes:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,10 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import Upload
+from .progress import Progress, silent
 from .storage import BlobStore, UploadArea, blob_store
 from .uploads import LEASE_SECONDS, discard_session
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -42,7 +41,7 @@ def uploads_expire(
 ) -> ExpiryReport:
     """Remove idle sessions and upload areas nobody owns; a dry run lists them and removes nothing."""
     store = store or blob_store()
-    say = progress or (lambda line: None)
+    say = progress or silent
     idle = settings.WHARF_UPLOAD_TIMEOUT if idle_seconds is None else idle_seconds
     report = ExpiryReport()
     verb = "would remove" if dry_run else "removed"

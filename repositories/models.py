@@ -47,3 +47,6 @@ class RepositoryCollaborator(models.Model):
     class Meta:
         db_table = "packages_app_repositorycollaborator"
         constraints = [models.UniqueConstraint(fields=["repository", "user"], name="collaborator_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{Role(self.role).label} on repository {self.repository_id} for user {self.user_id}"

@@ -3,16 +3,23 @@ that speaks the registry protocol (push a blob, push an image)."""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.test.client import ClientHandler
 
-from packages_app import storage
-from tests.oci import Image
+from accounts.models import Membership, Organization
+from accounts.services import organization_create
+from packages_app import pull_counts, storage
+from tests.oci import Image, sha256
+from throttling import limiter
+from tokens_app.services import token_create
+from v2api import bearer_cache
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +39,6 @@ def blob_dir(settings: Any, tmp_path: Any) -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def pull_counts_of_this_test() -> Iterator[None]:
     """Pulls counted and tokens remembered in memory belong to the test's database, rolled back after it."""
-    from packages_app import pull_counts
-    from v2api import bearer_cache
-
     pull_counts.discard()
     bearer_cache.clear()
     yield
@@ -45,8 +49,6 @@ def pull_counts_of_this_test() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def fresh_rate_limit_counters() -> Iterator[None]:
     """In-process rate-limit counters (the token page's limit is on by default) belong to one test."""
-    from throttling import limiter
-
     limiter.backend.cache_clear()
     yield
     limiter.backend.cache_clear()
@@ -100,7 +102,6 @@ class RegistryClient:
         self.client = client
 
     def push_blob(self, name: str, data: bytes, digest: str | None = None) -> Any:
-        from tests.oci import sha256
 
         return self.client.post(
             f"/v2/{name}/blobs/uploads/?digest={digest or sha256(data)}",
@@ -132,10 +133,6 @@ def pytest_report_header(config: Any) -> str:
 @pytest.fixture
 def owner(db: None) -> Any:
     """alice: owner of the organization ``acme``."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.services import organization_create
-
     user = get_user_model().objects.create_user("alice", "alice@example.com", "correct horse battery")
     organization_create(name="acme", owner=user)
     return user
@@ -144,10 +141,6 @@ def owner(db: None) -> Any:
 @pytest.fixture
 def member(owner: Any) -> Any:
     """bob: a plain member of ``acme``."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import Membership, Organization
-
     user = get_user_model().objects.create_user("bob", "bob@example.com", "correct horse battery")
     Membership.objects.create(organization=Organization.objects.get(name="acme"), user=user)
     return user
@@ -156,19 +149,14 @@ def member(owner: Any) -> Any:
 @pytest.fixture
 def outsider(db: None) -> Any:
     """eve: a user outside ``acme``."""
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.create_user("eve", "eve@example.com", "correct horse battery")
 
 
 def make_pat(user: Any, *scopes: str, expires_at: Any = None) -> str:
     """A personal access token's plaintext for ``user`` with ``scopes``."""
-    from tokens_app.services import token_create
-
     return token_create(user=user, note="test", scopes=scopes or ["read:packages"], expires_at=expires_at).plaintext
 
 
 def basic(username: str, secret: str) -> str:
-    import base64
 
     return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 ACCESS_KEY, SECRET_KEY = "test:tester", "testing"
 SERVERS = ("account", "container", "object")
 BINARIES = [f"/usr/bin/swift-{kind}-server" for kind in (*SERVERS, "proxy")] + ["/usr/bin/memcached"]
@@ -205,8 +207,6 @@ class SwiftAIO:
 
 def _smoke(root: Path, port: int | None) -> None:
     """Start Swift, create a bucket and an object through S3, read it back, stop."""
-    import boto3
-
     server = SwiftAIO(root, port or _free_port())
     started = time.monotonic()
     server.start()

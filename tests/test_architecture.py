@@ -180,3 +180,34 @@ def test_the_registry_protocol_imports_no_page_module() -> None:
 def test_only_the_site_imports_the_registry_protocol(app: str) -> None:
     reaching = sorted(m for m, ts in GRAPH.items() if _app(m) == app and any(_app(t) == "v2api" for t in ts))
     assert not reaching, reaching
+
+
+# --- sizes (issue 10): a module a newcomer can read, a function that fits on a screen -------------
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 40
+
+
+def test_no_app_module_is_over_400_lines() -> None:
+    long = {name: n for name, path in MODULES.items() if (n := path.read_text().count("\n")) > MAX_MODULE_LINES}
+    assert not long, long
+
+
+def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    yield from (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
+
+
+def test_no_function_is_over_40_lines() -> None:
+    long = {
+        f"{name}:{node.lineno} {node.name}": length
+        for name, path in MODULES.items()
+        for node in _functions(ast.parse(path.read_text()))
+        if (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    }
+    assert not long, long
+
+
+def test_the_size_checks_see_a_long_function() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (node,) = _functions(ast.parse(f"def f():\n{body}\n"))
+    assert (node.end_lineno or 0) - node.lineno + 1 == MAX_FUNCTION_LINES + 1

@@ -11,14 +11,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
+from rest_framework import exceptions
 
 from accounts.forms import TeamForm
 from api import errors as rest
 from packages_app import exceptions as domain
 from packages_app.models import Package, Visibility
+from packages_app.services.packages import package_for_write
+from tests.conftest import make_pat
 from ui import page_errors
 from v2api import errors as oci
 
@@ -134,7 +137,6 @@ def test_the_rest_table(exc: domain.RegistryError, status: int, body: dict[str, 
 
 
 def test_the_rest_handler_keeps_drfs_own_answers_in_its_body_shape() -> None:
-    from rest_framework import exceptions
 
     assert _rest(exceptions.NotFound("Not Found")) == (404, {"message": "Not Found"})
     assert _rest(exceptions.ValidationError("url is required.")) == (400, {"message": "url is required."})
@@ -145,8 +147,6 @@ def test_the_rest_handler_keeps_drfs_own_answers_in_its_body_shape() -> None:
 def test_the_rest_api_answers_a_services_refusal_and_hides_a_private_package(
     client: Client, owner: Any, outsider: Any
 ) -> None:
-    from packages_app.services.packages import package_for_write
-    from tests.conftest import make_pat
 
     package_for_write(name="acme/app", user=owner)  # private, administered by alice
     base = "/api/orgs/acme/packages/container"
@@ -196,7 +196,8 @@ def test_the_page_middleware_makes_a_refused_permission_the_403_naming_it() -> N
 
 def test_the_page_middleware_answers_another_domain_error_with_a_400_page() -> None:
     response = _middleware().process_exception(_page_request(), domain.InvalidInput("Choose immutable or protected."))
-    assert response is not None and response.status_code == 400
+    assert response is not None
+    assert response.status_code == 400
     assert "Choose immutable or protected." in response.content.decode()
 
 
@@ -240,7 +241,6 @@ def test_onto_puts_an_invalid_input_on_the_form() -> None:
 
 
 def test_onto_puts_a_forms_own_validation_error_on_the_form_too() -> None:
-    from django.core.exceptions import ValidationError
 
     form = TeamForm({"name": "core"})
     assert form.is_valid()

@@ -8,6 +8,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from packages_app import exceptions as domain
 
@@ -114,14 +115,12 @@ def test_no_django_validation_error_or_permission_denied_imported(path: Path) ->
 def test_the_families() -> None:
     """NotFound covers the OCI "unknown" errors; PermissionRefused is a Denied; a Conflict is an
     InvalidInput; all are RegistryErrors. For forms and Django's 403, the two are also Django's."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
     for cls in (domain.NameUnknown, domain.ManifestUnknown, domain.BlobUnknown, domain.BlobUploadUnknown):
         assert issubclass(cls, domain.NotFound)
-    assert issubclass(domain.PermissionRefused, domain.Denied) and issubclass(
-        domain.PermissionRefused, PermissionDenied
-    )
-    assert issubclass(domain.Conflict, domain.InvalidInput) and issubclass(domain.InvalidInput, ValidationError)
+    assert issubclass(domain.PermissionRefused, domain.Denied)
+    assert issubclass(domain.PermissionRefused, PermissionDenied)
+    assert issubclass(domain.Conflict, domain.InvalidInput)
+    assert issubclass(domain.InvalidInput, ValidationError)
     for family in (domain.NotFound, domain.InvalidInput, domain.Conflict, domain.PermissionRefused):
         assert issubclass(family, domain.RegistryError)
     refused = domain.InvalidInput("Choose private, internal or public.", code="visibility")

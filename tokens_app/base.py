@@ -24,7 +24,7 @@ from packages_app.access import Actor
 
 LOOKUP_LENGTH = 12
 SECRET_BYTES = 32
-NO_SUCH_TOKEN = "no such token"
+NO_SUCH_TOKEN = "no such token"  # noqa: S105 - an error message, not a secret
 
 
 class TokenRejected(Exception):

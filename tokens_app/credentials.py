@@ -20,7 +20,7 @@ from packages_app.access import Actor
 
 from .base import SecretToken, TokenRejected
 
-NOT_A_TOKEN = "use a personal access token (wharf_pat_...), not a password"
+NOT_A_TOKEN = "use a personal access token (wharf_pat_...), not a password"  # noqa: S105 - an error message
 MALFORMED_BASIC = "malformed Basic credentials"
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -42,8 +42,7 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args: Any, organizations: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["organization"]
-        assert isinstance(field, forms.ChoiceField)
+        field = cast(forms.ChoiceField, self.fields["organization"])
         field.choices = [("", "—")] + [(name, name) for name in organizations or []]
 
     def reach_arguments(self) -> dict[str, Any]:

@@ -93,6 +93,9 @@ class SigningKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:  # never the key itself
+        return f"signing key {self.kid or self.pk}" + (" (retired)" if self.retired_at else "")
+
 
 class AutomationToken(RevocableToken):
     """A short-lived token issued for one source repository (the analogue of GitHub Actions'

@@ -34,6 +34,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm
@@ -124,7 +125,8 @@ def new_key() -> SigningKey:
 
 def _load(row: SigningKey) -> _Key:
     private = serialization.load_pem_private_key(row.private_key.encode(), password=None)
-    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    if not isinstance(private, ec.EllipticCurvePrivateKey):
+        raise ImproperlyConfigured(f"registry signing key {row.kid} is not an EC key")
     return _Key(row.kid, private, private.public_key(), row.retired_at.timestamp() if row.retired_at else None)
 
 
@@ -166,7 +168,8 @@ class _Keyring:
             self.reload()
             with self._lock:
                 signer = self._signer
-        assert signer is not None
+        if signer is None:
+            raise RuntimeError("no registry signing key after reload")
         return signer
 
     def verifier(self, kid: str) -> _Key | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -67,9 +67,7 @@ def token_create(
 
 def token_authenticate(*, username: str, secret: str) -> PersonalAccessToken:
     """The active token ``secret`` of user ``username``, or TokenRejected. Passwords are never accepted."""
-    token = credentials.authenticate(secret, username, only=(PersonalAccessToken,)).token
-    assert isinstance(token, PersonalAccessToken)
-    return token
+    return cast(PersonalAccessToken, credentials.authenticate(secret, username, only=(PersonalAccessToken,)).token)
 
 
 def token_revoke(*, user: Any, token_id: int) -> None:

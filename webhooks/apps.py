@@ -11,4 +11,4 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         # Register this app's Celery tasks in every process (web too): events enqueue them by name;
         # and its readings for the metrics endpoint.
-        from . import gauges, tasks  # noqa: F401
+        from . import gauges, tasks  # noqa: F401, PLC0415 - they import models: only at ready()

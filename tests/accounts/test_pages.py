@@ -149,7 +149,8 @@ def test_organization_pages_need_a_signed_in_member(client: Client, member: Any,
     assert client.get("/orgs/nothing/").status_code == 404
     page = signed_in(client, member).get("/orgs/acme/")
     assert page.status_code == 200
-    assert "alice" in text(page) and "bob" in text(page)
+    assert "alice" in text(page)
+    assert "bob" in text(page)
     assert "Add a member" not in text(page)  # the forms are for owners
 
 
@@ -181,7 +182,8 @@ def test_an_outsider_gets_not_found_for_every_organization_action(client: Client
     assert client.post("/orgs/acme/members", {"username": "eve", "role": "owner"}).status_code == 404
     assert client.post("/orgs/acme/members/bob", {"remove": "1"}).status_code == 404
     assert client.post("/orgs/acme/teams", {"name": "spies"}).status_code == 404
-    assert role_of("eve") is None and role_of("bob") == "member"
+    assert role_of("eve") is None
+    assert role_of("bob") == "member"
     assert not Team.objects.exists()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from openapi_spec_validator import validate
 
 from packages_app import uploads
 from packages_app.models import Manifest, Package
@@ -48,7 +49,8 @@ def call(client: Client, method: str, path: str, user: Any, *scopes: str, **data
 
 def test_the_api_needs_a_token(app: Any, client: Client) -> None:
     response = client.get("/api/user/packages")
-    assert response.status_code == 401 and "message" in response.json()
+    assert response.status_code == 401
+    assert "message" in response.json()
 
 
 def test_an_organizations_packages_are_listed_as_each_person_may_read_them(
@@ -60,7 +62,8 @@ def test_an_organizations_packages_are_listed_as_each_person_may_read_them(
     }
     assert names == {owner: ["app", "tools/builder"], member: ["tools/builder"], outsider: ["tools/builder"]}
     public = call(client, "get", "/api/orgs/acme/packages?visibility=private", owner).json()
-    assert [p["name"] for p in public] == ["app"] and public[0]["owner"] == {"login": "acme", "type": "Organization"}
+    assert [p["name"] for p in public] == ["app"]
+    assert public[0]["owner"] == {"login": "acme", "type": "Organization"}
 
 
 def test_the_users_own_packages_and_another_users(owner: Any, outsider: Any, client: Client) -> None:
@@ -72,7 +75,9 @@ def test_the_users_own_packages_and_another_users(owner: Any, outsider: Any, cli
 
 def test_a_package_is_got_by_its_url_encoded_name(app: Any, owner: Any, client: Client) -> None:
     body = call(client, "get", f"{BASE}/tools%2Fbuilder", owner).json()
-    assert body["name"] == "tools/builder" and body["visibility"] == "public" and body["version_count"] == 1
+    assert body["name"] == "tools/builder"
+    assert body["visibility"] == "public"
+    assert body["version_count"] == 1
 
 
 def test_a_package_the_caller_cannot_read_answers_exactly_as_a_missing_one(
@@ -114,10 +119,12 @@ def test_versions_list_their_tags_and_delete_restore_through_the_api(app: Any, o
     assert call(client, "delete", f"{BASE}/app/versions/{version['id']}", owner).status_code == 204
     assert call(client, "get", f"{BASE}/app/versions", owner).json() == []
     [deleted] = call(client, "get", f"{BASE}/app/versions?state=deleted", owner).json()
-    assert deleted["name"] == version["name"] and deleted["deleted_at"]
+    assert deleted["name"] == version["name"]
+    assert deleted["deleted_at"]
     assert call(client, "post", f"{BASE}/app/versions/{version['id']}/restore", owner).status_code == 204
     [back] = call(client, "get", f"{BASE}/app/versions", owner).json()
-    assert back["name"] == version["name"] and sorted(back["metadata"]["container"]["tags"]) == ["latest", "v1"]
+    assert back["name"] == version["name"]
+    assert sorted(back["metadata"]["container"]["tags"]) == ["latest", "v1"]
 
 
 def test_a_member_reader_cannot_delete_or_see_deleted_versions(
@@ -133,7 +140,8 @@ def test_a_member_reader_cannot_delete_or_see_deleted_versions(
 
 def test_deleting_needs_the_delete_scope(app: Any, owner: Any, client: Client) -> None:
     response = call(client, "delete", f"{BASE}/app", owner, "write:packages")
-    assert response.status_code == 403 and "delete:packages" in response.json()["message"]
+    assert response.status_code == 403
+    assert "delete:packages" in response.json()["message"]
     assert Package.objects.filter(name="acme/app").exists()
 
 
@@ -148,14 +156,16 @@ def test_restore_is_refused_once_the_name_was_reused(app: Any, owner: Any, clien
     call(client, "delete", f"{BASE}/app", owner)
     package_for_write(name="acme/app", user=owner)
     response = call(client, "post", f"{BASE}/app/restore", owner)
-    assert response.status_code == 422 and "used again" in response.json()["message"]
+    assert response.status_code == 422
+    assert "used again" in response.json()["message"]
 
 
 def test_visibility_changes_through_the_api_and_public_is_final(app: Any, owner: Any, client: Client) -> None:
     assert call(client, "patch", f"{BASE}/app", owner, visibility="internal").json()["visibility"] == "internal"
     assert call(client, "patch", f"{BASE}/app", owner, visibility="public").status_code == 200
     refused = call(client, "patch", f"{BASE}/app", owner, visibility="private")
-    assert refused.status_code == 422 and Package.objects.get(name="acme/app").visibility == "public"
+    assert refused.status_code == 422
+    assert Package.objects.get(name="acme/app").visibility == "public"
 
 
 def test_access_is_granted_and_removed_through_the_api(
@@ -165,21 +175,22 @@ def test_access_is_granted_and_removed_through_the_api(
     assert body["grants"] == [{"type": "user", "name": "bob", "role": "write", "source": "package"}]
     assert call(client, "get", f"{BASE}/app", member).status_code == 200
     refused = call(client, "put", f"{BASE}/app/access/users/eve", owner, role="read")
-    assert refused.status_code == 422 and "members" in refused.json()["message"]
+    assert refused.status_code == 422
+    assert "members" in refused.json()["message"]
     assert call(client, "put", f"{BASE}/app/access/users/bob", member, role="admin").status_code == 403
     assert call(client, "delete", f"{BASE}/app/access/users/bob", owner).json()["grants"] == []
     assert call(client, "get", f"{BASE}/app", member).status_code == 404
 
 
 def test_the_openapi_schema_and_docs_are_served_without_external_assets(client: Client) -> None:
-    from openapi_spec_validator import validate
 
     schema = client.get("/api/schema?format=json")
     assert schema.status_code == 200
     validate(schema.json())
     docs = client.get("/api/docs")
     assert docs.status_code == 200
-    assert b"cdn.jsdelivr" not in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
+    assert b"cdn.jsdelivr" not in docs.content
+    assert b"/static/drf_spectacular_sidecar/" in docs.content
 
 
 @pytest.mark.parametrize(
@@ -199,5 +210,6 @@ def test_a_page_number_out_of_range_is_a_json_400_not_a_server_error(
 
 def test_the_last_allowed_page_is_an_empty_list(app: Any, owner: Any, client: Client) -> None:
     response = call(client, "get", f"{BASE}/app/versions?page=1000000&per_page=100", owner)
-    assert response.status_code == 200 and response.json() == []
+    assert response.status_code == 200
+    assert response.json() == []
     assert len(call(client, "get", f"{BASE}/app/versions?page=01&per_page=1", owner).json()) == 1

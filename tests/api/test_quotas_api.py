@@ -65,7 +65,8 @@ def test_the_api_shows_an_organizations_distinct_bytes_to_its_members(
     }
     assert api(client, "get", "/api/orgs/acme/quota", owner).json()["used_bytes"] == distinct_bytes
     outside = api(client, "get", "/api/orgs/acme/quota", outsider)
-    assert outside.status_code == 404 and outside.json() == api(client, "get", "/api/orgs/nosuch/quota", owner).json()
+    assert outside.status_code == 404
+    assert outside.json() == api(client, "get", "/api/orgs/nosuch/quota", owner).json()
 
 
 def test_the_api_shows_a_users_own_quota(
@@ -89,7 +90,8 @@ def test_the_api_shows_a_users_own_quota(
 
 def test_only_site_staff_change_a_quota(distinct_bytes: int, owner: Any, client: Client) -> None:
     refused = api(client, "patch", "/api/orgs/acme/quota", owner, limit_bytes=5000)
-    assert refused.status_code == 403 and "administrators" in refused.json()["message"]
+    assert refused.status_code == 403
+    assert "administrators" in refused.json()["message"]
     assert not StorageQuota.objects.exists()
     admin = staff()
     changed = api(client, "patch", "/api/orgs/acme/quota", admin, limit_bytes=distinct_bytes + 10)
@@ -103,9 +105,11 @@ def test_only_site_staff_change_a_quota(distinct_bytes: int, owner: Any, client:
     }
     assert StorageQuota.objects.get(namespace="acme").limit_bytes == distinct_bytes + 10
     bad = api(client, "patch", "/api/orgs/acme/quota", admin, limit_bytes=-1)
-    assert bad.status_code == 422 and "limit_bytes" in bad.json()["message"]
+    assert bad.status_code == 422
+    assert "limit_bytes" in bad.json()["message"]
     back = api(client, "patch", "/api/orgs/acme/quota", admin, limit_bytes=None)
-    assert back.json()["limit_source"] == "default" and not StorageQuota.objects.exists()
+    assert back.json()["limit_source"] == "default"
+    assert not StorageQuota.objects.exists()
     read_only = api(client, "patch", "/api/orgs/acme/quota", admin, "read:packages", limit_bytes=1)
     assert read_only.status_code == 403
 
@@ -124,7 +128,8 @@ def test_the_organization_page_shows_usage_and_quota_to_members(
     page = client.get("/orgs/acme/").content.decode()
     assert _shown(page, "storage-used") == distinct_bytes
     assert _shown(page, "storage-limit") == 4 * 1024**2
-    assert "4.0 MiB" in page and "a quota set by the site" in page
+    assert "4.0 MiB" in page
+    assert "a quota set by the site" in page
     client.force_login(outsider)
     assert client.get("/orgs/acme/").status_code == 404
 

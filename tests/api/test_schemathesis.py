@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -26,9 +28,6 @@ schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", get_wsgi_appl
 def keep_connection() -> Any:
     """The WSGI handler closes the database connection after each request; Django's test client stops
     it from doing so, and so must we (the test database lives in this connection's transaction)."""
-    from django.core import signals
-    from django.db import close_old_connections
-
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     yield

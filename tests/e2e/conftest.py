@@ -70,7 +70,9 @@ def server_database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         name = str(db["NAME"])
-        assert name and ":memory:" not in name and "mode=memory" not in name, "e2e needs a file test database"
+        assert name, "e2e needs a file test database"
+        assert ":memory:" not in name, "e2e needs a file test database"
+        assert "mode=memory" not in name, "e2e needs a file test database"
         return f"sqlite:///{name}"
     if db["ENGINE"] == "django.db.backends.postgresql":
         user = quote(str(db.get("USER") or ""), safe="")

@@ -18,7 +18,7 @@ from packages_app.metadata import manifest_extract_metadata
 from packages_app.models import Manifest, Package, Visibility
 from tests.e2e.conftest import WharfServer
 from tests.e2e.test_skopeo import image_layout, run_skopeo, write_oci_layout
-from tests.oci import OCI_INDEX, layer_tar, make_image, sha256
+from tests.oci import OCI_INDEX, canonical, layer_tar, make_image, sha256
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,8 @@ def shot(page: Page, name: str) -> None:
 
 def sign_up(page: Page) -> None:
     response = page.goto("/")
-    assert response is not None and response.status == 200, page.content()[:3000]
+    assert response is not None, page.content()[:3000]
+    assert response.status == 200, page.content()[:3000]
     page.get_by_role("link", name="Sign up").first.click()
     page.fill("input[name=username]", USERNAME)
     page.fill("input[name=email]", f"{USERNAME}@example.com")
@@ -124,7 +125,6 @@ def push_two_platform_index(skopeo: str, server: WharfServer, token: str, tmp_pa
 
 
 def canonical_index(descriptors: list[dict[str, Any]]) -> bytes:
-    from tests.oci import canonical
 
     return canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors})
 

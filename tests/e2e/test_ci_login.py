@@ -53,7 +53,8 @@ def test_a_ci_job_logs_in_with_its_oidc_token_and_pushes_only_to_its_repository(
     )  # fmt: skip
     host = wharf_server_closed.host
     refused = _exchange(wharf_server_closed, ci_issuer.sign(ref="refs/heads/feature"))
-    assert refused["status"] == 401 and 'ref == "refs/heads/main" is not true' in refused["message"]
+    assert refused["status"] == 401
+    assert 'ref == "refs/heads/main" is not true' in refused["message"]
     credential = _exchange(wharf_server_closed, ci_issuer.sign())
     assert credential["status"] == 200, credential
 
@@ -62,21 +63,25 @@ def test_a_ci_job_logs_in_with_its_oidc_token_and_pushes_only_to_its_repository(
     docker_engine.run("build", "-q", "-t", f"{host}/acme/api-server:v1", context)
     digest = pushed_digest(docker_engine.run("push", f"{host}/acme/api-server:v1"))
     package = Package.objects.get(name="acme/api-server")
-    assert package.repository == repository and package.manifests.get().digest == digest
+    assert package.repository == repository
+    assert package.manifests.get().digest == digest
 
     # One refused push is enough: docker 20.10 retries a 403 four times, with 50 s of back-off.
     docker_engine.run("tag", f"{host}/acme/api-server:v1", f"{host}/acme/other:v1")
     pushed = docker_may_fail(docker_engine, "push", f"{host}/acme/other:v1")
-    assert pushed.returncode != 0 and "denied" in pushed.stderr.lower(), pushed
+    assert pushed.returncode != 0, pushed
+    assert "denied" in pushed.stderr.lower(), pushed
     assert not Package.objects.get(name="acme/other").manifests.exists()
     elsewhere = wharf_server_closed.request(
         "POST", "/v2/beta/api-server/blobs/uploads/", headers={"Authorization": _basic("ci", credential["token"])}
     )
-    assert elsewhere.status == 403 and json.loads(elsewhere.body)["errors"][0]["code"] == "DENIED"
+    assert elsewhere.status == 403
+    assert json.loads(elsewhere.body)["errors"][0]["code"] == "DENIED"
     assert not Package.objects.filter(name="beta/api-server").exists()
     audited = list(AuditEvent.objects.filter(namespace="acme").values_list("action", "actor"))
     actor = "CI acme/actions (repo:acme/api:ref:refs/heads/main)"
-    assert ("ci.refused", "CI job (unverified)") in audited and ("ci.login", actor) in audited
+    assert ("ci.refused", "CI job (unverified)") in audited
+    assert ("ci.login", actor) in audited
     assert ("push", actor) in audited
     docker_engine.run("logout", host)
 
@@ -98,6 +103,7 @@ def test_a_package_limited_token_pulls_its_package_and_finds_nothing_elsewhere(
     docker_engine.run("pull", f"{host}/acme/app:v1")
     hidden = docker_may_fail(docker_engine, "pull", f"{host}/acme/secret:v1")
     missing = docker_may_fail(docker_engine, "pull", f"{host}/nobody/ghost:v1")
-    assert hidden.returncode != 0 and missing.returncode != 0
+    assert hidden.returncode != 0
+    assert missing.returncode != 0
     assert hidden.stderr.replace("acme/secret", "NAME") == missing.stderr.replace("nobody/ghost", "NAME")
     docker_engine.run("logout", host)

@@ -133,7 +133,8 @@ def the_directory_signs_dan_in_as_a_mapped_member_and_he_pushes(
     sign_in_with_password(page, "dan", PASSWORDS["dan"])
     expect(page.locator(".topbar")).to_contain_text("dan")
     dan = get_user_model().objects.get(username="dan")
-    assert dan.email == "dan@corp.example" and not dan.has_usable_password()
+    assert dan.email == "dan@corp.example"
+    assert not dan.has_usable_password()
     assert Membership.objects.get(organization__name="acme", user=dan).role == "member"
     assert Team.objects.get(organization__name="acme", slug="platform").members.filter(id=dan.id).exists()
     page.goto("/settings/tokens/")

@@ -414,7 +414,8 @@ def test_a_phone_restores_a_package_changes_a_role_removes_a_grant_and_revokes_a
     expect(page.locator(".message.success")).to_contain_text("Token revoked.")
     expect(page.locator("tr", has_text="wharf_pat_")).to_contain_text("revoked")
     site.token.refresh_from_db()
-    assert site.token.revoked_at is not None and site.token.revoked_at <= timezone.now()
+    assert site.token.revoked_at is not None
+    assert site.token.revoked_at <= timezone.now()
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["390"]["width"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "phone-token-revoked.png"), full_page=True)

@@ -59,7 +59,8 @@ def test_a_tagged_sbom_pushed_with_skopeo_does_not_take_over_the_package_page(
     run_skopeo(skopeo, *push, f"oci:{tmp_path / 'sbom'}:sbom", f"docker://{server.host}/acme/app:sbom")
 
     sbom = Manifest.objects.get(package__name="acme/app", digest=sbom_digest)
-    assert sbom.subject_digest == image.digest and sbom.tags.get().name == "sbom"
+    assert sbom.subject_digest == image.digest
+    assert sbom.tags.get().name == "sbom"
     package = Package.objects.get(name="acme/app")
     assert (package.description, package.licenses, package.source_url) == tuple(LABELS.values())
     package_set_visibility(package=package, user=owner, visibility="public")
@@ -67,10 +68,12 @@ def test_a_tagged_sbom_pushed_with_skopeo_does_not_take_over_the_package_page(
     page = server.request("GET", "/acme/app").body.decode()
     assert f"docker pull {server.host}/acme/app:1.0" in page
     assert "acme/app:sbom" not in page
-    assert "A tiny web server" in page and "Apache-2.0" in page
+    assert "A tiny web server" in page
+    assert "Apache-2.0" in page
     assert '<span class="platform">linux/arm64</span>' in page
     versions = server.request("GET", "/acme/app/-/versions").body.decode()
-    assert '<span class="tag">sbom</span>' in versions and '<span class="tag">1.0</span>' in versions
+    assert '<span class="tag">sbom</span>' in versions
+    assert '<span class="tag">1.0</span>' in versions
     api = server.request(
         "GET", "/api/orgs/acme/packages/container/app/versions", headers={"Authorization": f"Bearer {token}"}
     )

@@ -66,7 +66,8 @@ def test_docker_mounts_a_layer_across_repositories_with_token_auth(
         server.log.read_text(),
     )
     mounts = [(f"sha256:{digest}", status) for digest, status in mounts]
-    assert mounts and all(status == "201" for _, status in mounts), server.log_tail()
+    assert mounts, server.log_tail()
+    assert all(status == "201" for _, status in mounts), server.log_tail()
     layers = Manifest.objects.get(package__name="alice/second").blobs.all()
     assert {b.digest for b in layers} >= {digest for digest, _ in mounts}
     for digest, _ in mounts:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from packages_app import gc, storage
 from packages_app.models import Blob, Manifest, Upload
+from packages_app.storage_check import storage_check
 from tests.e2e import test_docker as docker_tests
 from tests.e2e import test_skopeo as skopeo_tests
 from tests.e2e import test_storm as storm
@@ -110,7 +111,8 @@ def test_each_patch_of_a_chunked_upload_lands_on_another_node_and_the_blob_pulls
     conn.request("PUT", f"{location}?digest={digest}", body=b"")
     answer = conn.getresponse()
     answer.read()
-    assert answer.status == 201 and answer.headers["Docker-Content-Digest"] == digest
+    assert answer.status == 201
+    assert answer.headers["Docker-Content-Digest"] == digest
     conn.close()
 
     nodes = [_node_of(topo, f"?chunk={number}") for number in range(len(chunks))]
@@ -121,7 +123,8 @@ def test_each_patch_of_a_chunked_upload_lands_on_another_node_and_the_blob_pulls
 
 def _assert_pulls_by_redirect(topo: Topology, digest: str, data: bytes) -> None:
     answer = topo.lb.request("GET", f"/v2/{NAME}/blobs/{digest}")
-    assert answer.status == 307 and answer.headers["Docker-Content-Digest"] == digest
+    assert answer.status == 307
+    assert answer.headers["Docker-Content-Digest"] == digest
     location = str(answer.headers["Location"])
     assert location.startswith(f"{topo.nodes[0].extra_env['WHARF_S3_ENDPOINT_URL']}/{BUCKET}/")  # the store itself
     with urllib.request.urlopen(location, timeout=60) as pulled:
@@ -155,8 +158,9 @@ def test_a_node_killed_mid_push_the_retry_through_the_balancer_completes(topo: T
     conn.close()
 
     _assert_pulls_by_redirect(topo, digest, data)
-    assert Blob.objects.filter(digest=digest).count() == 1 and not Upload.objects.exists()
-    report = gc.storage_check(verify=True)
+    assert Blob.objects.filter(digest=digest).count() == 1
+    assert not Upload.objects.exists()
+    report = storage_check(verify=True)
     assert report.consistent, (report.orphan_keys, report.missing, report.corrupt)
 
 
@@ -210,10 +214,12 @@ def test_docker_pushes_a_multi_layer_image_and_a_two_platform_list_through_the_b
     hops = upload_hops(topo.nodes)  # docker's own upload sessions: POST, PATCH, PUT and who served each
     assert len(hops) >= 4, hops  # three layers and the config
     for session, nodes in hops.items():
-        assert len(nodes) >= 3 and all(a != b for a, b in itertools.pairwise(nodes)), (session, nodes)
+        assert len(nodes) >= 3, (session, nodes)
+        assert all(a != b for a, b in itertools.pairwise(nodes)), (session, nodes)
     print(f"\ndocker's uploads, POST/PATCH/PUT served by nodes: {sorted(hops.values())}")
     blob_gets = [status for method, path, status in served if method == "GET" and "/topo/layers/blobs/" in path]
-    assert len(blob_gets) >= 4 and set(blob_gets) == {307}  # three layers and the config, all redirects
+    assert len(blob_gets) >= 4
+    assert set(blob_gets) == {307}  # three layers and the config, all redirects
 
     balancer: Any = topo.lb  # a WharfServer to the clients: host and request
     docker_tests.test_docker_manifest_pushes_a_two_platform_list_and_pull_picks_the_platform(
@@ -261,24 +267,27 @@ def test_docker_retries_a_push_whose_node_was_killed_and_the_blob_verifies(
         if pushing.poll() is None:
             pushing.kill()
     assert pushing.returncode == 0, output
-    assert killed.process is None and "Retrying in" in output, output  # docker saw the cut and retried
+    assert killed.process is None, output
+    assert "Retrying in" in output, output  # docker saw the cut and retried
     digest = pushed_digest(output)
     docker_engine.run("rmi", "-f", built)
     docker_engine.run("pull", f"{repo}@{digest}", timeout=300)
     assert image_id(docker_engine, f"{repo}@{digest}") == built
     docker_engine.run("rmi", "-f", built)
-    report = gc.storage_check(verify=True)  # every blob row has its bytes and they hash to the digest
+    report = storage_check(verify=True)  # every blob row has its bytes and they hash to the digest
     assert report.consistent, (report.orphan_keys, report.missing, report.corrupt)
     assert not report.leaked_uploads, report.leaked_uploads
     pushed = Manifest.objects.get(package__name="topo/killed", digest=digest)
     sizes = sorted(pushed.blobs.values_list("size", flat=True))
-    assert len(sizes) == 2 and sizes[1] > 90 * MIB, sizes  # the config and the one layer, stored once
+    assert len(sizes) == 2, sizes
+    assert sizes[1] > 90 * MIB, sizes  # the config and the one layer, stored once
 
 
 def test_skopeo_copies_an_index_in_and_out_through_the_balancer(topo: Topology, skopeo: str, tmp_path: Path) -> None:
     skopeo_tests.test_skopeo_copies_a_two_platform_index_byte_for_byte(topo.lb, skopeo, tmp_path)  # type: ignore[arg-type]
     redirects = [s for node in topo.nodes for m, p, s in access_lines(node) if m == "GET" and "/blobs/sha256:" in p]
-    assert redirects and set(redirects) == {307}
+    assert redirects
+    assert set(redirects) == {307}
     assert re.search(r"/acme/multi/", " ".join(p for node in topo.nodes for _, p, _ in access_lines(node)))
 
 
@@ -306,7 +315,8 @@ def storm_topology(
 
 def _verify_pull(topo: Topology, pushed: storm.Pushed) -> None:
     answer = topo.lb.request("GET", f"/v2/{pushed.name}/manifests/{pushed.tag}", headers={"Accept": storm.ACCEPT})
-    assert answer.status == 200 and answer.body == pushed.image.manifest, f"{pushed.name}:{pushed.tag}: {answer.status}"
+    assert answer.status == 200, f"{pushed.name}:{pushed.tag}: {answer.status}"
+    assert answer.body == pushed.image.manifest, f"{pushed.name}:{pushed.tag}: {answer.status}"
     for digest in pushed.image.blobs:
         blob = topo.lb.request("GET", f"/v2/{pushed.name}/blobs/{digest}")
         assert blob.status == 307, f"{pushed.name}:{pushed.tag} lost {digest}: {blob.status}"
@@ -345,6 +355,6 @@ def test_the_gc_storm_on_two_nodes_with_two_workers_loses_nothing_and_leaves_not
     assert quiet.skipped == 0
     referenced = Manifest.blobs.through.objects.filter(blob_id=OuterRef("pk"))
     assert list(Blob.objects.filter(~Exists(referenced)).values_list("digest", flat=True)) == []
-    assert gc.storage_check(verify=True).consistent
+    assert storage_check(verify=True).consistent
     for pushed in acknowledged:
         _verify_pull(topo, pushed)

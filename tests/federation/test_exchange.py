@@ -17,10 +17,13 @@ from accounts.models import Organization
 from federation import services
 from federation.models import CIToken
 from packages_app.models import AuditEvent, Package
+from packages_app.services.packages import package_for_write
+from repositories.services import repository_create
 from tests.conftest import basic
 from tests.federation.issuer import AUDIENCE, CIIssuer
 from tests.federation.issuer import ci_issuer as ci_issuer  # the fixture
 from tests.oci import make_image, sha256
+from tokens_app import registry_tokens
 
 RULE = 'repository == "acme/api" and ref == "refs/heads/main"'
 HOST = "registry.example"
@@ -30,8 +33,6 @@ OCTETS = "application/octet-stream"
 @pytest.fixture
 def trusted(owner: Any, ci_issuer: CIIssuer) -> Any:
     """acme trusts the test issuer, bound to acme/app (which alice pushed) with write."""
-    from packages_app.services.packages import package_for_write
-
     package_for_write(name="acme/app", user=owner)
     package_for_write(name="acme/other", user=owner)
     acme = Organization.objects.get(name="acme")
@@ -56,14 +57,17 @@ def test_a_token_from_the_trusted_issuer_is_exchanged_and_audited(
 
     assert answer.status_code == 200, answer.content
     body = answer.json()
-    assert body["token"].startswith("wharf_cit_") and body["username"] == "ci"
+    assert body["token"].startswith("wharf_cit_")
+    assert body["username"] == "ci"
     assert 890 <= body["expires_in"] <= 900
     assert answer["Cache-Control"] == "no-store"
     stored = CIToken.objects.get()
     assert stored.subject == "repo:acme/api:ref:refs/heads/main"
-    assert body["token"] not in stored.digest and len(stored.digest) == 64
+    assert body["token"] not in stored.digest
+    assert len(stored.digest) == 64
     event = AuditEvent.objects.get(action="ci.login")
-    assert event.namespace == "acme" and event.actor == "CI acme/ci (repo:acme/api:ref:refs/heads/main)"
+    assert event.namespace == "acme"
+    assert event.actor == "CI acme/ci (repo:acme/api:ref:refs/heads/main)"
     assert {"/.well-known/openid-configuration", "/jwks"} <= set(ci_issuer.fetches)
 
 
@@ -156,12 +160,15 @@ def test_the_credential_pushes_the_bound_package_and_nothing_else(
     assert AuditEvent.objects.get(action="push").actor == "CI acme/ci (repo:acme/api:ref:refs/heads/main)"
 
     other = _push_blob(client, "acme/other", auth)
-    assert other.status_code == 403 and other.json()["errors"][0]["code"] == "DENIED"
+    assert other.status_code == 403
+    assert other.json()["errors"][0]["code"] == "DENIED"
     assert _push_blob(client, "acme/new", auth).status_code == 403  # it creates nothing
     pull = client.get("/v2/acme/other/tags/list", HTTP_AUTHORIZATION=auth)
-    assert pull.status_code == 404 and pull.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert pull.status_code == 404
+    assert pull.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     deleted = client.delete(f"/v2/acme/app/manifests/{image.digest}", HTTP_AUTHORIZATION=auth)
-    assert deleted.status_code == 403 and "delete:packages" in deleted.content.decode()
+    assert deleted.status_code == 403
+    assert "delete:packages" in deleted.content.decode()
 
 
 def test_the_credential_works_through_token_as_docker_uses_it(
@@ -170,14 +177,14 @@ def test_the_credential_works_through_token_as_docker_uses_it(
     auth = basic("ci", exchange(client, ci_issuer.sign()).json()["token"])
     scope = "scope=repository:acme/app:push,pull&scope=repository:acme/other:push,pull"
     answer = client.get(f"/token?service={HOST}&{scope}", HTTP_AUTHORIZATION=auth, HTTP_HOST=HOST)
-    from tokens_app import registry_tokens
 
     grant = registry_tokens.verify(answer.json()["token"], service=HOST)
     assert grant.access == {"acme/app": frozenset({"pull", "push"}), "acme/other": frozenset()}
     bearer = f"Bearer {answer.json()['token']}"
     assert _push_blob(client, "acme/app", bearer).status_code == 201
     refused = _push_blob(client, "acme/other", bearer)
-    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "DENIED"
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["code"] == "DENIED"
 
 
 def test_an_expired_credential_is_refused(client: Client, trusted: Any, ci_issuer: CIIssuer) -> None:
@@ -199,7 +206,6 @@ def test_removing_the_issuer_ends_its_credentials(
 def test_a_read_issuer_bound_to_a_repository_pulls_but_does_not_push(
     client: Client, owner: Any, ci_issuer: CIIssuer
 ) -> None:
-    from repositories.services import repository_create
 
     repository = repository_create(owner="acme", name="api", user=owner)
     services.issuer_register(
@@ -240,7 +246,8 @@ def test_only_owners_trust_issuers_and_see_the_page(member: Any, owner: Any, cli
     assert client.get("/orgs/acme/ci-issuers").status_code == 403
     client.force_login(owner)
     page = client.get("/orgs/acme/ci-issuers")
-    assert page.status_code == 200 and b"Trust a CI issuer" in page.content
+    assert page.status_code == 200
+    assert b"Trust a CI issuer" in page.content
 
 
 def test_the_page_registers_an_issuer(owner: Any, client: Client, ci_issuer: CIIssuer) -> None:
@@ -250,7 +257,9 @@ def test_the_page_registers_an_issuer(owner: Any, client: Client, ci_issuer: CII
     response = client.post("/orgs/acme/ci-issuers", form)
     assert response.status_code == 302, response.content
     page = client.get("/orgs/acme/ci-issuers").content.decode()
-    assert "gha" in page and "acme/app" in page and RULE.replace('"', "&quot;") in page
+    assert "gha" in page
+    assert "acme/app" in page
+    assert RULE.replace('"', "&quot;") in page
 
 
 def test_the_catalog_lists_what_a_package_bound_credential_reaches(

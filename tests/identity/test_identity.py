@@ -41,7 +41,8 @@ def test_providers_come_from_the_environment_and_missing_values_are_named() -> N
         "groups",
         [],
     )
-    assert partner.name == "partner" and len(partner.group_map) == 3
+    assert partner.name == "partner"
+    assert len(partner.group_map) == 3
     with pytest.raises(ValueError, match="WHARF_OIDC_CORP_CLIENT_SECRET"):
         oidc_providers({k: v for k, v in env.items() if k != "WHARF_OIDC_CORP_CLIENT_SECRET"})
 

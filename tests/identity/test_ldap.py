@@ -31,7 +31,9 @@ def with_ldap(settings: Any, ldap_directory: Directory) -> Directory:
 def test_the_first_ldap_sign_in_makes_the_account_and_maps_its_groups(with_ldap: Directory, owner: Any) -> None:
     user = authenticate(username="dan", password=PASSWORDS["dan"])
 
-    assert user is not None and user.username == "dan" and user.email == "dan@corp.example"
+    assert user is not None
+    assert user.username == "dan"
+    assert user.email == "dan@corp.example"
     assert not user.has_usable_password()
     assert LDAPAccount.objects.get(user=user).dn == "uid=dan,ou=people,dc=corp,dc=example"
     assert Membership.objects.get(organization__name="acme", user=user).role == "owner"

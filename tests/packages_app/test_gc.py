@@ -16,6 +16,7 @@ from packages_app import gc, reviews, sweep, tasks, uploads
 from packages_app.models import Blob, BlobReview, Manifest, PackageBlob, Upload
 from packages_app.names import Digest
 from packages_app.storage import blob_store
+from packages_app.storage_check import storage_check
 from packages_app.uploads import Chunk
 from tests.oci import Image, make_image, sha256
 from tests.packages_app.conftest import Backend
@@ -63,7 +64,8 @@ def test_an_unreferenced_blob_older_than_the_grace_period_goes_with_its_bytes(re
     report = gc.garbage_collect()
     assert sorted(report.blobs) == sorted(image.blobs)
     assert report.bytes_freed == sum(len(d) for d in image.blobs.values())
-    assert not Blob.objects.exists() and not PackageBlob.objects.exists()
+    assert not Blob.objects.exists()
+    assert not PackageBlob.objects.exists()
     assert stored_files(blob_dir) == []
 
 
@@ -96,7 +98,8 @@ def test_the_gc_command_cannot_go_below_the_upload_timeout(registry: Any, settin
     out = StringIO()
     call_command("gc", "--grace-seconds", "0", stdout=out)
     assert "grace period: 600s (raised to the upload timeout" in out.getvalue()
-    assert Blob.objects.count() == 2 and PackageBlob.objects.count() == 2
+    assert Blob.objects.count() == 2
+    assert PackageBlob.objects.count() == 2
     age(seconds=601)
     call_command("gc", "--grace-seconds", "0", stdout=StringIO())
     assert not Blob.objects.exists()
@@ -122,7 +125,8 @@ def test_blobs_any_manifest_refers_to_are_kept_with_their_links(registry: Any) -
     assert registry.push_image(OTHER, untagged, None).status_code == 201
     age()
     report = gc.garbage_collect()
-    assert report.blobs == [] and report.manifests == []
+    assert report.blobs == []
+    assert report.manifests == []
     assert Manifest.objects.count() == 2  # untagged manifests are kept when there are no rules
     for digest, data in untagged.blobs.items():
         assert pull_blob(registry, digest, OTHER) == data
@@ -151,7 +155,8 @@ def test_a_dry_run_lists_what_would_go_and_the_bytes_and_removes_nothing(registr
     report = gc.garbage_collect(dry_run=True, progress=lines.append)
     assert sorted(report.blobs) == sorted(image.blobs)
     assert report.bytes_freed == sum(len(d) for d in image.blobs.values())
-    assert Blob.objects.count() == 2 and stored_files(blob_dir) == before
+    assert Blob.objects.count() == 2
+    assert stored_files(blob_dir) == before
     assert sum("would delete blob" in line for line in lines) == 2
     assert f"would free {report.bytes_freed} bytes" in lines[-1]
 
@@ -215,7 +220,7 @@ def test_an_upload_of_the_same_bytes_during_collection_keeps_its_own_bytes(
     blob = Blob.objects.get()
     assert blob.storage_key != old_key
     assert pull_blob(registry, sha256(data)) == data
-    assert gc.storage_check(verify=True).consistent
+    assert storage_check(verify=True).consistent
 
 
 def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: Any, backend: Backend) -> None:
@@ -226,7 +231,7 @@ def test_stored_bytes_without_a_row_go_but_uploads_in_progress_stay(registry: An
     store.commit(str(crashed.id), crashed.storage_state, Digest("sha256", hashlib.sha256(b"").hexdigest()))
     Upload.objects.filter(id=crashed.id).delete()  # as if the process died after committing
     orphan = next(iter(store.stored_keys()))
-    assert gc.storage_check().orphan_keys == [orphan]
+    assert storage_check().orphan_keys == [orphan]
     assert sweep.sweep_orphans(keys_per_second=0).orphan_keys == [orphan]
     assert list(store.stored_keys()) == []
     finished = uploads.upload_finish(name=NAME, upload_id=str(in_progress.id), digest=sha256(b"partial"))
@@ -241,7 +246,7 @@ def test_collection_works_on_both_stores(registry: Any, backend: Backend) -> Non
     age()
     assert sorted(gc.garbage_collect().blobs) == sorted(image.blobs)
     assert backend.keys() == sorted(Blob.objects.values_list("storage_key", flat=True))
-    assert gc.storage_check(verify=True).consistent
+    assert storage_check(verify=True).consistent
 
 
 def test_the_consistency_check_reports_each_kind_of_problem(registry: Any, blob_dir: Any) -> None:
@@ -252,13 +257,13 @@ def test_the_consistency_check_reports_each_kind_of_problem(registry: Any, blob_
     (blob_dir / Blob.objects.get(digest=sha256(corrupt)).storage_key).write_bytes(b"tampered")
     (blob_dir / "_blobs" / "zz").mkdir(parents=True)
     (blob_dir / "_blobs" / "zz" / "stray").write_bytes(b"stray")
-    report = gc.storage_check(verify=True)
+    report = storage_check(verify=True)
     assert (report.orphan_keys, report.missing, report.corrupt) == (
         ["_blobs/zz/stray"],
         [sha256(missing)],
         [sha256(corrupt)],
     )
-    assert gc.storage_check().corrupt == []  # hashing only with --verify
+    assert storage_check().corrupt == []  # hashing only with --verify
     with pytest.raises(CommandError, match="1 blob\\(s\\) without rows, 1 row\\(s\\) without blobs, 1 digest"):
         call_command("check_storage", "--verify", stdout=StringIO())
 

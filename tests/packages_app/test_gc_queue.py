@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from packages_app import gc, storage
 from packages_app.models import Blob, BlobReview, Manifest, Package, PackageBlob, StoreDeletion
+from packages_app.storage_check import storage_check
 from tests.e2e.conftest import server_database_url
 from tests.oci import make_image, sha256
 
@@ -104,7 +105,8 @@ def test_one_run_on_100000_blobs_with_10_dereferenced_reads_about_10_rows(
     with CaptureQueriesContext(connection) as queries:
         report = gc.garbage_collect(grace_seconds=3600)
     read = {table: n - before[table] for table, n in _rows_read().items()}
-    assert len(report.blobs) == 10 and Blob.objects.count() == 99_990
+    assert len(report.blobs) == 10
+    assert Blob.objects.count() == 99_990
     assert not any((blob_dir / key).exists() for key in keys)
     assert len(queries) <= 10 * 14 + 10, len(queries)  # a short transaction per blob
     assert sum(read.values()) <= 10 * 10, read  # O(10), not O(100000)
@@ -183,9 +185,13 @@ def test_two_workers_at_once_never_collect_the_same_blob_twice(
         worker.join(timeout=120)
     first, second = (set(report.blobs) for report in reports)
     assert not first & second
-    assert len(first | second) == 40 and first and second  # both took part, each blob once
+    assert len(first | second) == 40
+    assert first
+    assert second  # both took part, each blob once
     assert len(deleted) == len(set(deleted)) == 40
-    assert not Blob.objects.exists() and not BlobReview.objects.exists() and not StoreDeletion.objects.exists()
+    assert not Blob.objects.exists()
+    assert not BlobReview.objects.exists()
+    assert not StoreDeletion.objects.exists()
 
 
 def _collect_into(reports: list[gc.GcReport], store: Any) -> None:
@@ -218,7 +224,7 @@ def killed_worker(postgres: None, registry: Any, tmp_path: Path) -> Iterator[Any
         done = subprocess.run([sys.executable, "-c", KILLER], env=env, timeout=60, capture_output=True)
         return done.returncode
 
-    yield run
+    return run
 
 
 @pytest.mark.django_db(transaction=True)
@@ -231,16 +237,20 @@ def test_a_worker_killed_mid_collection_leaves_nothing_half_done(
     age()
     assert killed_worker(kill_at) == -signal.SIGKILL
     if kill_at == "commit":  # rolled back: the row, its link and its review are all still there
-        assert Blob.objects.filter(id=blob.id).exists() and BlobReview.objects.filter(blob_id=blob.id).exists()
+        assert Blob.objects.filter(id=blob.id).exists()
+        assert BlobReview.objects.filter(blob_id=blob.id).exists()
         assert PackageBlob.objects.filter(blob_id=blob.id).exists()
     else:  # committed: the rows are gone and the bytes are recorded for deletion
-        assert not Blob.objects.exists() and not BlobReview.objects.exists()
+        assert not Blob.objects.exists()
+        assert not BlobReview.objects.exists()
         assert list(StoreDeletion.objects.values_list("storage_key", flat=True)) == [blob.storage_key]
     assert (blob_dir / blob.storage_key).exists()
     gc.garbage_collect()  # the next run finishes it
-    assert not Blob.objects.exists() and not StoreDeletion.objects.exists() and not BlobReview.objects.exists()
+    assert not Blob.objects.exists()
+    assert not StoreDeletion.objects.exists()
+    assert not BlobReview.objects.exists()
     assert not (blob_dir / blob.storage_key).exists()
-    assert gc.storage_check().consistent
+    assert storage_check().consistent
 
 
 def test_a_blob_locked_by_a_push_is_left_for_the_next_run(registry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,10 +260,12 @@ def test_a_blob_locked_by_a_push_is_left_for_the_next_run(registry: Any, monkeyp
     monkeypatch.setattr(gc, "_decide", lambda *a: (_ for _ in ()).throw(AssertionError("decided a busy blob")))
     monkeypatch.setattr(Blob.objects, "select_for_update", _locked_elsewhere)
     report = gc.garbage_collect()
-    assert report.blobs == [] and report.skipped == 1
+    assert report.blobs == []
+    assert report.skipped == 1
     assert BlobReview.objects.count() == 1
     monkeypatch.undo()
-    assert gc._decide is real and gc.garbage_collect().blobs == [sha256(b"busy")]
+    assert gc._decide is real
+    assert gc.garbage_collect().blobs == [sha256(b"busy")]
 
 
 def _locked_elsewhere(*args: Any, **kwargs: Any) -> Any:

@@ -111,7 +111,9 @@ def test_the_settings_page_grants_access_for_admins_only(
     client.force_login(owner)
     assert client.post(url, {"username": "bob", "role": "read"}).status_code == 302
     page = client.get(f"/{NAME}/-/settings")
-    assert b"bob" in page.content and b'id="access"' in page.content and b'id="audit"' in page.content
+    assert b"bob" in page.content
+    assert b'id="access"' in page.content
+    assert b'id="audit"' in page.content
     client.force_login(member)
     assert client.post(url, {"username": "bob", "role": "admin"}).status_code == 403
 
@@ -154,7 +156,8 @@ def test_only_owners_change_the_organization_package_policy(
     client.force_login(owner)
     assert client.post("/orgs/acme/package-policy", data).status_code == 302
     organization = Organization.objects.get(name="acme")
-    assert organization.member_visibilities == ["private"] and organization.inherit_access_by_default is False
+    assert organization.member_visibilities == ["private"]
+    assert organization.inherit_access_by_default is False
     assert package_for_write(name="acme/new", user=owner).inherit_access is False
 
 
@@ -178,7 +181,8 @@ def test_a_source_label_links_the_package_and_collaborators_inherit_access_until
     manifest_extract_metadata(manifest_id=Manifest.objects.get(digest=image.digest).id)
 
     package = Package.objects.get(name=NAME)
-    assert package.repository == repository and package.inherit_access
+    assert package.repository == repository
+    assert package.inherit_access
     carols = basic("carol", make_pat(carol, "read:packages"))
     assert pull(client, "v1", carols).status_code == 200
     assert pull(client, "v1", basic("bob", make_pat(member, "read:packages"))).status_code == 404
@@ -224,7 +228,8 @@ def test_the_repository_settings_link_and_unlink_for_admins(
     assert b"inherits" in client.get(f"/{NAME}/-/settings").content
     client.post(f"/{NAME}/-/settings/repository", {"repository": ""})
     package = Package.objects.get(name=NAME)
-    assert package.repository is None and not package.inherit_access
+    assert package.repository is None
+    assert not package.inherit_access
 
 
 # --- delete and restore -------------------------------------------------------------------------
@@ -238,15 +243,15 @@ def test_delete_then_restore_a_version_brings_back_its_digest_and_tags(pushed: A
     version_delete(manifest=manifest, actor=Actor(user=owner))
     for reference in ("v1", "latest", one.digest):
         gone = pull(client, reference, token)
-        assert (gone.status_code, gone.json()) == (404, missing.json() | gone.json()) and gone.json()["errors"][0][
-            "code"
-        ] == "MANIFEST_UNKNOWN"
+        assert (gone.status_code, gone.json()) == (404, missing.json() | gone.json())
+        assert gone.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
     assert pull(client, "v2", token).status_code == 200
     version_restore(manifest=manifest, actor=Actor(user=owner))
     assert sorted(Tag.objects.filter(manifest=manifest).values_list("name", flat=True)) == ["latest", "v1"]
     for reference in ("v1", "latest", one.digest):
         back = pull(client, reference, token)
-        assert back.status_code == 200 and back.headers["Docker-Content-Digest"] == one.digest
+        assert back.status_code == 200
+        assert back.headers["Docker-Content-Digest"] == one.digest
 
 
 def test_delete_then_restore_a_package_and_pulls_between_fail_as_for_a_missing_one(
@@ -308,7 +313,8 @@ def test_the_registry_delete_is_the_same_soft_delete_and_audited(pushed: Any, ow
     token = basic("alice", make_pat(owner, "delete:packages"))
     assert client.delete(f"/v2/{NAME}/manifests/{one.digest}", HTTP_AUTHORIZATION=token).status_code == 202
     manifest = Manifest.objects.get(digest=one.digest)
-    assert manifest.deleted_at is not None and manifest.deleted_tags == ["latest", "v1"]
+    assert manifest.deleted_at is not None
+    assert manifest.deleted_tags == ["latest", "v1"]
     assert AuditEvent.objects.filter(action="version.delete", actor="alice").exists()
     version_restore(manifest=manifest, actor=Actor(user=owner))
     assert pull(client, "v1", token).status_code == 200
@@ -319,7 +325,8 @@ def test_garbage_collection_keeps_soft_deleted_content(pushed: Any, owner: Any, 
     package_delete(package=Package.objects.get(name=NAME), actor=Actor(user=owner))
     settings.WHARF_UPLOAD_TIMEOUT = 0  # no floor under the grace period of 0
     report = gc.garbage_collect(grace_seconds=0)
-    assert report.blobs == [] and report.manifests == []
+    assert report.blobs == []
+    assert report.manifests == []
 
 
 def test_the_pages_delete_and_restore_versions_and_packages(
@@ -360,5 +367,6 @@ def test_the_audit_log_records_push_delete_restore_and_visibility(
     assert client.get("/orgs/acme/audit").status_code == 403
     client.force_login(owner)
     page = client.get("/orgs/acme/audit")
-    assert page.status_code == 200 and b'<td data-label="What">Deleted a version</td>' in page.content
+    assert page.status_code == 200
+    assert b'<td data-label="What">Deleted a version</td>' in page.content
     assert b">version.delete<" not in page.content  # the label, not the code (the filter's option values are codes)

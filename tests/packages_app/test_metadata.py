@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from packages_app import metadata, tasks
+from packages_app.access import ANONYMOUS
 from packages_app.models import Blob, Manifest, Package
+from packages_app.services.packages import package_delete
+from packages_app.services.tags import tag_delete
+from packages_app.services.versions import version_delete, version_restore
 from packages_app.storage import FileSystemBlobStore
 from tests.oci import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, Image, canonical, make_image, make_index, sha256
 
@@ -188,9 +192,14 @@ def test_over_long_and_unsafe_values_are_cut_or_dropped(registry: Any) -> None:
     }
     manifest = extract(push(registry, make_image(labels=labels)))
     pkg = package()
-    assert pkg.description.startswith("Bold[31m ddd") and len(pkg.description) == 512 and pkg.description.endswith("…")
-    assert "\x00" not in pkg.description and "\x1b" not in pkg.description and "<b>" not in pkg.description
-    assert len(pkg.licenses) == 256 and "\n" not in pkg.licenses
+    assert pkg.description.startswith("Bold[31m ddd")
+    assert len(pkg.description) == 512
+    assert pkg.description.endswith("…")
+    assert "\x00" not in pkg.description
+    assert "\x1b" not in pkg.description
+    assert "<b>" not in pkg.description
+    assert len(pkg.licenses) == 256
+    assert "\n" not in pkg.licenses
     assert pkg.source_url == ""
     assert {len(k) for k in manifest.labels} <= {256, len(DESCRIPTION), len(LICENSES), len(SOURCE)}
     assert max(len(v) for v in manifest.labels.values()) == 4096
@@ -293,9 +302,6 @@ def test_labels_are_json_serialisable_as_stored(registry: Any) -> None:
 def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_the_commit(
     registry: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from packages_app.access import ANONYMOUS
-    from packages_app.services.tags import tag_delete
-    from packages_app.services.versions import version_delete, version_restore
 
     queued: list[int] = []
     monkeypatch.setattr(tasks.refresh_package_metadata, "delay", queued.append)
@@ -323,8 +329,6 @@ def test_deleting_or_restoring_a_version_or_a_tag_refreshes_the_package_after_th
 
 
 def test_the_refresh_task_of_a_deleted_package_does_nothing(registry: Any) -> None:
-    from packages_app.access import ANONYMOUS
-    from packages_app.services.packages import package_delete
 
     extract(push(registry, make_image(labels={DESCRIPTION: "kept"})))
     package_delete(package=package(), actor=ANONYMOUS)

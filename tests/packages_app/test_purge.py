@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from packages_app import gc, selectors, tasks
+from packages_app import gc, purge, selectors, tasks
 from packages_app.access import Actor
 from packages_app.exceptions import NameUnknown
 from packages_app.models import (
@@ -35,6 +35,7 @@ from packages_app.services.grants import access_grant
 from packages_app.services.manifests import manifest_delete
 from packages_app.services.packages import package_delete, package_restore
 from packages_app.services.versions import version_restore
+from packages_app.storage_check import storage_check
 from tests.oci import OCI_INDEX, Image, make_image, make_index, sha256
 
 NAME = "acme/app"
@@ -84,7 +85,7 @@ def test_a_package_deleted_31_days_ago_is_removed_for_good_but_its_audit_log_sta
     shared: tuple[Image, Image], owner: Any
 ) -> None:
     package = delete_package(owner, days_ago=31)
-    report = gc.purge_deleted()
+    report = purge.purge_deleted()
     assert (report.packages, report.manifests, report.skipped) == ([NAME], [], 0)
     assert not Package.all_objects.filter(id=package.id).exists()
     for model in (Manifest, Tag, PackageBlob, PackagePermission, RetentionRule):
@@ -98,7 +99,7 @@ def test_a_package_deleted_31_days_ago_is_removed_for_good_but_its_audit_log_sta
 
 def test_a_purged_package_cannot_be_restored(shared: tuple[Image, Image], owner: Any) -> None:
     stale = delete_package(owner, days_ago=31)
-    gc.purge_deleted()
+    purge.purge_deleted()
     assert selectors.packages_deleted(namespace="acme", user=owner) == []
     with pytest.raises(NameUnknown):
         selectors.package_deleted(name=NAME, user=owner)
@@ -117,9 +118,10 @@ def test_the_next_collection_takes_the_purged_packages_own_blobs_and_keeps_share
         0,
     )  # no floor under the grace period of 0 (no push is in progress)
     assert gc.garbage_collect(grace_seconds=0).blobs == []  # not purged yet: its versions still refer to them
-    gc.purge_deleted()
+    purge.purge_deleted()
     settings.WHARF_UPLOAD_TIMEOUT = timeout
-    assert Blob.objects.count() == 3 and stored_files(blob_dir) == 3  # the purge deletes rows only
+    assert Blob.objects.count() == 3
+    assert stored_files(blob_dir) == 3  # the purge deletes rows only
     assert gc.garbage_collect().blobs == []  # pushed within the grace period ...
     age_blobs()  # ... and after it
     report = gc.garbage_collect()
@@ -128,8 +130,9 @@ def test_the_next_collection_takes_the_purged_packages_own_blobs_and_keeps_share
     assert stored_files(blob_dir) == 2
     for digest, data in theirs.blobs.items():
         response = registry.client.get(f"/v2/{OTHER}/blobs/{digest}")
-        assert response.status_code == 200 and b"".join(response.streaming_content) == data
-    assert gc.storage_check(verify=True).consistent
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == data
+    assert storage_check(verify=True).consistent
 
 
 def test_a_package_deleted_29_days_ago_is_kept_and_can_be_restored(
@@ -137,13 +140,15 @@ def test_a_package_deleted_29_days_ago_is_kept_and_can_be_restored(
 ) -> None:
     mine, _ = shared
     package = delete_package(owner, days_ago=29)
-    report = gc.purge_deleted()
-    assert report.packages == [] and report.manifests == []
+    report = purge.purge_deleted()
+    assert report.packages == []
+    assert report.manifests == []
     age_blobs()
     assert gc.garbage_collect().blobs == []
     package_restore(package=package, actor=Actor(user=owner))
     response = registry.client.get(f"/v2/{NAME}/manifests/latest", HTTP_ACCEPT="*/*")
-    assert response.status_code == 200 and response.headers["Docker-Content-Digest"] == mine.digest
+    assert response.status_code == 200
+    assert response.headers["Docker-Content-Digest"] == mine.digest
 
 
 def test_a_dry_run_lists_what_would_go_and_removes_nothing(shared: tuple[Image, Image], owner: Any) -> None:
@@ -151,12 +156,13 @@ def test_a_dry_run_lists_what_would_go_and_removes_nothing(shared: tuple[Image, 
     delete_package(owner, days_ago=31)
     version = delete_version(theirs, name=OTHER, days_ago=40)
     lines: list[str] = []
-    report = gc.purge_deleted(dry_run=True, progress=lines.append)
+    report = purge.purge_deleted(dry_run=True, progress=lines.append)
     assert (report.packages, report.manifests) == ([NAME], [f"{OTHER}@{theirs.digest}"])
     assert lines[0].startswith(f"would remove package {NAME} (deleted ")
     assert lines[1].startswith(f"would remove deleted manifest {OTHER}@{theirs.digest} (deleted ")
     assert lines[-1].startswith("would remove 1 package(s) and 1 deleted manifest(s) for good")
-    assert Package.all_objects.filter(name=NAME).exists() and Manifest.objects.filter(id=version.id).exists()
+    assert Package.all_objects.filter(name=NAME).exists()
+    assert Manifest.objects.filter(id=version.id).exists()
     assert Manifest.objects.filter(digest=mine.digest).exists()
 
 
@@ -168,14 +174,15 @@ def test_a_deleted_version_older_than_the_limit_is_removed_and_live_and_recent_o
         assert registry.push_image(NAME, image, tag).status_code == 201
     delete_version(old, days_ago=31)
     kept = delete_version(recent, days_ago=29)
-    report = gc.purge_deleted()
+    report = purge.purge_deleted()
     assert (report.packages, report.manifests) == ([], [f"{NAME}@{old.digest}"])
     assert set(Manifest.objects.values_list("digest", flat=True)) == {recent.digest, live.digest}
     assert Package.objects.filter(name=NAME).exists()
     version_restore(manifest=kept, actor=Actor(user=owner))
     for tag, image in (("v2", recent), ("v3", live)):
         response = registry.client.get(f"/v2/{NAME}/manifests/{tag}", HTTP_ACCEPT="*/*")
-        assert response.status_code == 200 and response.headers["Docker-Content-Digest"] == image.digest
+        assert response.status_code == 200
+        assert response.headers["Docker-Content-Digest"] == image.digest
     age_blobs()
     assert sorted(gc.garbage_collect().blobs) == sorted(old.blobs)
 
@@ -195,7 +202,7 @@ def test_a_deleted_index_goes_with_its_platform_images_but_a_platform_image_of_a
     manifest_delete(name=NAME, digest=sha256(dropped))  # takes its own platform image along
     manifest_delete(name=NAME, digest=arm.digest)  # a platform image of the live index
     Manifest.objects.exclude(deleted_at=None).update(deleted_at=timezone.now() - timedelta(days=31))
-    report = gc.purge_deleted()
+    report = purge.purge_deleted()
     assert sorted(report.manifests) == sorted([f"{NAME}@{sha256(dropped)}", f"{NAME}@{amd.digest}"])
     assert report.skipped == 1
     index = Manifest.objects.get(digest=sha256(live))
@@ -210,8 +217,8 @@ def test_the_limit_is_the_setting_for_purging_and_restoring(
     with pytest.raises(ValidationError, match="for 7 days"):
         package_restore(package=package, actor=Actor(user=owner))
     assert selectors.packages_deleted(namespace="acme", user=owner) == []
-    assert gc.purge_deleted(now=timezone.now() - timedelta(days=2)).packages == []  # then, 6 days after
-    assert gc.purge_deleted().packages == [NAME]
+    assert purge.purge_deleted(now=timezone.now() - timedelta(days=2)).packages == []  # then, 6 days after
+    assert purge.purge_deleted().packages == [NAME]
 
 
 def test_the_beat_schedule_purges_daily(settings: Any) -> None:
@@ -248,7 +255,7 @@ def test_a_restore_that_loses_the_race_with_the_purge_fails_cleanly(
 ) -> None:
     """The restore checked the date just before the limit; the purge removed the package meanwhile."""
     stale = delete_package(owner, days_ago=31)
-    gc.purge_deleted()
+    purge.purge_deleted()
     monkeypatch.setattr(package_services, "_restorable", lambda deleted_at: True)
     with pytest.raises(ValidationError, match="can be restored for 30 days"):
         package_restore(package=stale, actor=Actor(user=owner))

@@ -45,7 +45,9 @@ def test_usage_is_the_distinct_blobs_of_the_owners_packages(registry: Any) -> No
     usage = quotas.usage_of("acme")
     assert usage.used_bytes == distinct(first, second) < sizes(first) + sizes(second)
     assert usage.used_bytes == sum(Blob.objects.values_list("size", flat=True))  # each blob once
-    assert usage.limit_bytes == 0 and not usage.limited and usage.source == "default"
+    assert usage.limit_bytes == 0
+    assert not usage.limited
+    assert usage.source == "default"
 
 
 def test_other_owners_blobs_do_not_count_and_a_shared_blob_counts_for_each_owner(registry: Any) -> None:

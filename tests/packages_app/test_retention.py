@@ -159,7 +159,8 @@ def test_a_tag_pushed_after_the_plan_keeps_the_manifest(
 
     monkeypatch.setattr(gc, "retention_plan", then_a_tag)
     report = gc.garbage_collect()
-    assert report.manifests == [] and report.skipped == 1
+    assert report.manifests == []
+    assert report.skipped == 1
     assert Manifest.objects.filter(digest=four[1].digest).exists()
 
 
@@ -175,7 +176,9 @@ def test_the_admin_form_previews_instead_of_saving(four: list[Image]) -> None:
     form = RetentionRuleForm(data=data | {"preview": True})
     assert not form.is_valid()
     text = " ".join(str(e) for e in form.non_field_errors())
-    assert "would delete 1 manifest(s)" in text and four[3].digest in text and "release-1" in text
+    assert "would delete 1 manifest(s)" in text
+    assert four[3].digest in text
+    assert "release-1" in text
     assert not RetentionRule.objects.exists()
     form = RetentionRuleForm(data=data)
     assert form.is_valid(), form.errors
@@ -194,7 +197,8 @@ def test_the_admin_pages_edit_rules(admin_client: Any, four: list[Image]) -> Non
         "enabled": "on",
     }
     preview = admin_client.post("/admin/packages_app/retentionrule/add/", data | {"preview": "on"})
-    assert preview.status_code == 200 and b"would delete 3 manifest(s)" in preview.content
+    assert preview.status_code == 200
+    assert b"would delete 3 manifest(s)" in preview.content
     assert admin_client.post("/admin/packages_app/retentionrule/add/", data).status_code == 302
     assert admin_client.get(f"/admin/packages_app/package/{package.id}/change/").status_code == 200
 
@@ -209,6 +213,7 @@ def test_soft_deleted_versions_are_neither_counted_nor_planned(registry: Any, fo
     rule(keep_newest=0)
     age_blobs()
     report = gc.garbage_collect(grace_seconds=0)
-    assert f"{NAME}@{four[0].digest}" not in report.manifests and len(report.manifests) == 3
+    assert f"{NAME}@{four[0].digest}" not in report.manifests
+    assert len(report.manifests) == 3
     assert Manifest.objects.get(digest=four[0].digest).deleted_at is not None
     assert set(Blob.objects.values_list("digest", flat=True)) == set(four[0].blobs)

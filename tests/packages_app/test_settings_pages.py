@@ -47,11 +47,13 @@ def test_an_admin_adds_changes_previews_and_removes_a_retention_rule(owner: Any)
     assert (rule.keep_newest, rule.untagged_older_than_days, rule.enabled) == (10, 30, False)
     assert "Would delete nothing now." in text(client.get("/acme/app/-/settings"))
     asked = client.post("/acme/app/-/settings/retention", {"rule": rule.id, "remove": "1"})
-    assert asked.status_code == 200 and RetentionRule.objects.filter(id=rule.id).exists()
+    assert asked.status_code == 200
+    assert RetentionRule.objects.filter(id=rule.id).exists()
     client.post("/acme/app/-/settings/retention", {"rule": rule.id, "remove": "1", "confirm": "yes"})
     assert not RetentionRule.objects.filter(id=rule.id).exists()
     details = list(AuditEvent.objects.filter(action="retention").order_by("id").values_list("detail", flat=True))
-    assert details[0].startswith("added: keep 2 newest") and details[-1].startswith("removed:")
+    assert details[0].startswith("added: keep 2 newest")
+    assert details[-1].startswith("removed:")
 
 
 def test_a_rule_without_limits_or_with_bad_numbers_is_refused(owner: Any) -> None:
@@ -118,12 +120,15 @@ def test_the_audit_log_is_paginated_filtered_and_links_packages(owner: Any) -> N
     AuditEvent.objects.create(namespace="acme", package_name="acme/gone", actor="bob", action="package.delete")
     client = as_user(owner)
     first = text(client.get("/orgs/acme/audit"))
-    assert first.count("<tr><td") == 50 and "Page 1 of 2 · 62 events" in first
+    assert first.count("<tr><td") == 50
+    assert "Page 1 of 2 · 62 events" in first
     assert '<a href="/acme/app">acme/app</a>' in first
     second = text(client.get("/orgs/acme/audit?page=2"))
     assert second.count("<tr><td") == 12
     by_bob = text(client.get("/orgs/acme/audit?actor=bob"))
-    assert by_bob.count("<tr><td") == 1 and "acme/gone" in by_bob and '<a href="/acme/gone">' not in by_bob
+    assert by_bob.count("<tr><td") == 1
+    assert "acme/gone" in by_bob
+    assert '<a href="/acme/gone">' not in by_bob
     deletes = text(client.get("/orgs/acme/audit?action=package.delete"))
     assert deletes.count("<tr><td") == 1
     by_package = text(client.get("/orgs/acme/audit?package=gone"))
@@ -159,14 +164,17 @@ def test_the_logging_settings_use_the_one_line_filter(settings: Any) -> None:
 def test_the_api_schema_offers_the_personal_access_token_to_authorize(db: None) -> None:
     schema = Client().get("/api/schema", HTTP_ACCEPT="application/json").json()
     scheme = schema["components"]["securitySchemes"]["personalAccessToken"]
-    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert scheme["type"] == "http"
+    assert scheme["scheme"] == "bearer"
     operations = [op for path in schema["paths"].values() for op in path.values()]
-    assert operations and all({"personalAccessToken": []} in op["security"] for op in operations)
+    assert operations
+    assert all({"personalAccessToken": []} in op["security"] for op in operations)
 
 
 def test_the_favicon_is_served(db: None) -> None:
     response = Client().get("/favicon.ico")
-    assert response.status_code == 301 and response.headers["Location"] == "/static/favicon.svg"
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/static/favicon.svg"
 
 
 def test_the_user_menu_links_packages_repositories_organizations_tokens_and_api_docs(owner: Any) -> None:
@@ -174,7 +182,8 @@ def test_the_user_menu_links_packages_repositories_organizations_tokens_and_api_
     menu = page.split('<details class="menu">')[1].split("</details>")[0]
     for href in ("/alice/", "/repos/", "/orgs/", "/settings/tokens/", "/api/docs"):
         assert f'href="{href}"' in menu
-    assert "alice" in menu and "acme" in text(as_user(owner).get("/orgs/"))
+    assert "alice" in menu
+    assert "acme" in text(as_user(owner).get("/orgs/"))
 
 
 def test_every_page_has_one_h1_and_a_skip_link(owner: Any) -> None:
@@ -186,4 +195,5 @@ def test_every_page_has_one_h1_and_a_skip_link(owner: Any) -> None:
                  "/repos/", "/accounts/password/change/"):  # fmt: skip
         page = text(client.get(path))
         assert page.count("<h1") == 1, path
-        assert '<a class="skip-link" href="#main">' in page and 'id="main"' in page, path
+        assert '<a class="skip-link" href="#main">' in page, path
+        assert 'id="main"' in page, path

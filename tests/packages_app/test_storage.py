@@ -158,12 +158,10 @@ def test_a_blob_is_served_from_a_path_or_a_presigned_url(backend: Backend) -> No
     else:
         url = store.url(key)
         assert store.local_path(key) is None
-        assert (
-            url is not None
-            and backend.endpoint is not None
-            and url.startswith(f"{backend.endpoint}/{BUCKET}/")
-            and "Signature=" in url
-        )
+        assert url is not None
+        assert backend.endpoint is not None
+        assert url.startswith(f"{backend.endpoint}/{BUCKET}/")
+        assert "Signature=" in url
         with urllib.request.urlopen(url) as answer:
             assert answer.read() == blob(1000)
 

@@ -37,14 +37,16 @@ def test_a_sweep_stopped_after_a_page_resumes_where_it_was(registry: Any, backen
     in_progress = uploads.upload_start(name=NAME)
     uploads.upload_append(name=NAME, upload_id=str(in_progress.id), chunk=Chunk([b"partial"]))
     listing = list(store.stored_keys())
-    assert listing == sorted(listing) and len(listing) == 7  # in order, without the session's area
+    assert listing == sorted(listing)
+    assert len(listing) == 7  # in order, without the session's area
     first = sweep.sweep_orphans(page_size=3, max_pages=1, keys_per_second=0)
     assert (first.pages, first.keys_seen, first.finished) == (1, 3, False)
     place = StoreSweep.objects.get()
     assert place.after_key == listing[2]  # saved after the page
     assert first.orphan_keys == [key for key in listing[:3] if key in orphans]
     rest = sweep.sweep_orphans(page_size=3, keys_per_second=0)
-    assert rest.finished and first.keys_seen + rest.keys_seen == 7  # each key listed once
+    assert rest.finished
+    assert first.keys_seen + rest.keys_seen == 7  # each key listed once
     assert sorted(first.orphan_keys + rest.orphan_keys) == orphans
     assert StoreSweep.objects.get().after_key == ""  # the next sweep starts from the beginning
     assert len(list(store.stored_keys())) == 3
@@ -61,8 +63,10 @@ def test_the_sweep_keeps_its_pace(registry: Any, monkeypatch: Any) -> None:
     pauses: list[float] = []
     monkeypatch.setattr(time, "sleep", pauses.append)  # the module sweep paces itself with
     report = sweep.sweep_orphans(page_size=2, keys_per_second=4)
-    assert report.finished and len(report.orphan_keys) == 4
-    assert len(pauses) == 2 and all(0 < pause <= 0.5 for pause in pauses)  # 2 keys at 4/s: half a second a page, in all
+    assert report.finished
+    assert len(report.orphan_keys) == 4
+    assert len(pauses) == 2
+    assert all(0 < pause <= 0.5 for pause in pauses)  # 2 keys at 4/s: half a second a page, in all
 
 
 def test_a_dry_run_lists_and_keeps_and_the_command_says_where_it_stopped(registry: Any, store: BlobStore) -> None:
@@ -81,4 +85,5 @@ def test_a_second_sweeper_finds_the_place_taken(registry: Any, monkeypatch: Any)
     StoreSweep.objects.create(id=1)
     monkeypatch.setattr(StoreSweep.objects, "select_for_update", lambda **kw: StoreSweep.objects.none())
     report = sweep.sweep_orphans(keys_per_second=0)
-    assert report.busy and report.pages == 0
+    assert report.busy
+    assert report.pages == 0

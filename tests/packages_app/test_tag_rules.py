@@ -79,7 +79,8 @@ def test_an_immutable_tag_cannot_be_moved_or_deleted_over_v2(owner: Any, alice: 
     assert "cannot be deleted" in denied(alice.delete("v1"))
     assert "cannot be deleted" in denied(alice.delete(first.digest))  # nor the version carrying it
     assert alice.push(make_image(seed="fourth"), "latest").status_code == 201  # other tags are free
-    assert tag_digest("v1") == first.digest and Manifest.objects.get(digest=first.digest).deleted_at is None
+    assert tag_digest("v1") == first.digest
+    assert Manifest.objects.get(digest=first.digest).deleted_at is None
 
 
 def test_the_rest_api_and_the_pages_meet_the_same_immutable_rule(owner: Any, alice: Pusher, client: Client) -> None:
@@ -162,7 +163,8 @@ def test_the_rest_api_manages_rules_for_admins_only(owner: Any, member: Any, cli
     base = "/api/orgs/acme/packages/container/app/tag-rules"
     made = call("post", base, owner, {"pattern": "v*", "kind": "immutable"})
     assert made.status_code == 201, made.content
-    assert made.json()["pattern_syntax"] == "glob" and made.json()["scope"] == {"package": "acme/app"}
+    assert made.json()["pattern_syntax"] == "glob"
+    assert made.json()["scope"] == {"package": "acme/app"}
     assert call("post", base, member, {"pattern": "x*", "kind": "protected"}).status_code == 403
     assert call("post", "/api/orgs/acme/tag-rules", member, {"pattern": "x*", "kind": "protected"}).status_code == 403
     assert call("post", base, owner, {"pattern": "bad pattern!", "kind": "protected"}).status_code == 422
@@ -177,7 +179,8 @@ def test_the_pages_add_and_remove_rules(owner: Any, member: Any, client: Client)
     client.force_login(owner)
     assert client.post("/orgs/acme/tag-rules", {"pattern": "v*", "kind": "immutable"}).status_code == 302
     page = client.get("/orgs/acme/tag-rules")
-    assert page.status_code == 200 and "v*" in page.content.decode()
+    assert page.status_code == 200
+    assert "v*" in page.content.decode()
     rule = tag_rules.tag_rules_of(namespace="acme").get()
     assert client.post(f"/orgs/acme/tag-rules/{rule.id}/delete", {"confirm": "yes"}).status_code == 302
     assert not tag_rules.tag_rules_of(namespace="acme").exists()

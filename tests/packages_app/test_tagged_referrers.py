@@ -86,7 +86,8 @@ def test_description_licence_source_and_platforms_stay_the_images(app: Image) ->
         "https://git.example.com/acme/app",
     )
     html = page("/acme/app")
-    assert "A tiny web server" in html and "Apache-2.0" in html
+    assert "A tiny web server" in html
+    assert "Apache-2.0" in html
     assert '<span class="platform">linux/arm64</span>' in html
 
 

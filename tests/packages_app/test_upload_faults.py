@@ -14,11 +14,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from packages_app import gc, upload_expiry, uploads
+from packages_app import upload_expiry, uploads
 from packages_app.exceptions import BlobUploadUnknown, DigestInvalid
 from packages_app.models import Blob, Upload
 from packages_app.names import Digest
 from packages_app.storage import BlobStore, blob_store
+from packages_app.storage_check import storage_check
 from packages_app.uploads import Chunk
 from tests.oci import sha256
 from tests.packages_app.conftest import PART_SIZE, Backend
@@ -46,12 +47,13 @@ def finish(backend: Backend, upload: Upload, digest: str, chunks: list[bytes] | 
 def test_a_retried_put_after_a_crash_at_the_commit_point_publishes_the_stored_bytes(backend: Backend) -> None:
     upload = committed_by_a_dying_request(backend, DATA)
     blob = finish(backend, upload, sha256(DATA))
-    assert blob.digest == sha256(DATA) and blob.size == len(DATA)
+    assert blob.digest == sha256(DATA)
+    assert blob.size == len(DATA)
     assert backend.read(blob.storage_key) == DATA
     assert backend.keys() == [blob.storage_key]
     assert backend.multipart_uploads() == []
     assert not Upload.objects.exists()
-    assert gc.storage_check(verify=True).consistent
+    assert storage_check(verify=True).consistent
 
 
 def test_a_retried_put_whose_stored_bytes_were_lost_starts_over(backend: Backend) -> None:
@@ -62,15 +64,18 @@ def test_a_retried_put_whose_stored_bytes_were_lost_starts_over(backend: Backend
     store.delete(key)
     with pytest.raises(BlobUploadUnknown):
         finish(backend, upload, sha256(DATA))
-    assert not Upload.objects.exists() and not Blob.objects.exists()
-    assert backend.keys() == [] and backend.multipart_uploads() == []
+    assert not Upload.objects.exists()
+    assert not Blob.objects.exists()
+    assert backend.keys() == []
+    assert backend.multipart_uploads() == []
 
 
 def test_a_retried_put_with_another_digest_is_digest_invalid_and_stores_nothing(backend: Backend) -> None:
     upload = committed_by_a_dying_request(backend, DATA)
     with pytest.raises(DigestInvalid):
         finish(backend, upload, sha256(b"something else"))
-    assert not Upload.objects.exists() and not Blob.objects.exists()
+    assert not Upload.objects.exists()
+    assert not Blob.objects.exists()
     assert backend.keys() == []
 
 
@@ -78,14 +83,17 @@ def test_more_bytes_for_an_upload_already_committed_start_over(backend: Backend)
     upload = committed_by_a_dying_request(backend, DATA)
     with pytest.raises(BlobUploadUnknown):
         finish(backend, upload, sha256(DATA + b"more"), chunks=[b"more"])
-    assert not Upload.objects.exists() and backend.keys() == []
+    assert not Upload.objects.exists()
+    assert backend.keys() == []
 
 
 def test_a_patch_to_an_upload_already_committed_starts_over(backend: Backend) -> None:
     upload = committed_by_a_dying_request(backend, DATA[:100])
     with pytest.raises(BlobUploadUnknown):
         uploads.upload_append(name=NAME, upload_id=str(upload.id), chunk=Chunk([b"x" * PART_SIZE]), store=backend.new())
-    assert not Upload.objects.exists() and backend.keys() == [] and backend.multipart_uploads() == []
+    assert not Upload.objects.exists()
+    assert backend.keys() == []
+    assert backend.multipart_uploads() == []
 
 
 def test_a_session_row_exists_before_its_store_area(backend: Backend, monkeypatch: Any) -> None:
@@ -108,7 +116,9 @@ def test_a_session_whose_store_area_was_never_made_is_upload_unknown(backend: Ba
     backend.new().discard_area(next(a for a in backend.new().upload_areas() if a.upload_id == str(upload.id)))
     with pytest.raises(BlobUploadUnknown):
         uploads.upload_append(name=NAME, upload_id=str(upload.id), chunk=Chunk([DATA]), store=backend.new())
-    assert not Upload.objects.exists() and backend.keys() == [] and backend.multipart_uploads() == []
+    assert not Upload.objects.exists()
+    assert backend.keys() == []
+    assert backend.multipart_uploads() == []
 
 
 def leak_an_area(store: BlobStore) -> str:
@@ -126,8 +136,9 @@ def test_expiry_and_the_check_see_upload_data_no_session_owns(backend: Backend, 
     time.sleep(1.1)  # Swift dates multipart uploads and objects to the second, rounded up: now they are past
     owned = uploads.upload_start(name=NAME, store=store)
     Upload.objects.filter(id=owned.id).update(lease_token=uuid.uuid4(), lease_until=timezone.now() + timedelta(hours=1))
-    report = gc.storage_check(store=store)
-    assert report.leaked_uploads == [leaked] and not report.consistent
+    report = storage_check(store=store)
+    assert report.leaked_uploads == [leaked]
+    assert not report.consistent
     with pytest.raises(CommandError, match="1 upload area"):
         call_command("check_storage", stdout=StringIO())
 
@@ -138,10 +149,11 @@ def test_expiry_and_the_check_see_upload_data_no_session_owns(backend: Backend, 
     assert [a.upload_id for a in store.upload_areas()].count(leaked) >= 1  # the dry run removed nothing
 
     expired = upload_expiry.uploads_expire(store=store)
-    assert expired.areas == [leaked] and expired.sessions == []
+    assert expired.areas == [leaked]
+    assert expired.sessions == []
     assert {a.upload_id for a in store.upload_areas()} == {str(owned.id)}
     assert backend.multipart_uploads() == ([owned.storage_state["mpu"]] if backend.name == "s3" else [])
-    assert gc.storage_check(store=store).consistent
+    assert storage_check(store=store).consistent
 
 
 def test_upload_data_younger_than_the_timeout_is_left_alone(settings: Any) -> None:
@@ -150,5 +162,5 @@ def test_upload_data_younger_than_the_timeout_is_left_alone(settings: Any) -> No
     store = blob_store()
     leaked = leak_an_area(store)
     assert upload_expiry.uploads_expire(store=store).areas == []
-    assert gc.storage_check(store=store).consistent
+    assert storage_check(store=store).consistent
     assert leaked in {a.upload_id for a in store.upload_areas()}

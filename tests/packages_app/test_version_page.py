@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import Organization, Team
 from packages_app.models import DownloadCount, Manifest, Package, Tag, Visibility
 from packages_app.pages.package import install_tag
 from packages_app.readme import render_readme, sanitize_html
@@ -52,10 +53,10 @@ def test_a_version_page_shows_digest_pull_commands_layers_config_and_downloads(o
     assert '<strong class="downloads">5</strong>' in page
     layers = re.findall(r'<tr class="layer">.*?</tr>', page)
     assert len(layers) == len(image.layers) == 1
-    assert (
-        "application/vnd.oci.image.layer.v1.tar+gzip" in layers[0] and f"{len(image.layers[0])}\xa0bytes" in layers[0]
-    )
-    assert '<tr class="config">' in page and "application/vnd.oci.image.config.v1+json" in page
+    assert "application/vnd.oci.image.layer.v1.tar+gzip" in layers[0]
+    assert f"{len(image.layers[0])}\xa0bytes" in layers[0]
+    assert '<tr class="config">' in page
+    assert "application/vnd.oci.image.config.v1+json" in page
     assert "<dt>org.opencontainers.image.title</dt><dd>App</dd>" in page
     assert "<dt>note</dt><dd>hi</dd>" in page
 
@@ -69,7 +70,8 @@ def test_a_multi_platform_version_lists_each_platform_with_its_digest_and_page(o
     assert len(rows) == 2
     for digest, child in children.items():
         assert f'href="/acme/multi/-/versions/{child.id}" title="{digest}"' in page
-    assert '<span class="platform">linux/amd64</span>' in page and '<span class="platform">linux/arm64</span>' in page
+    assert '<span class="platform">linux/amd64</span>' in page
+    assert '<span class="platform">linux/arm64</span>' in page
     assert '<td data-label="Architecture">arm64</td>' in page
     child = next(iter(children.values()))
     child_page = text(get(owner, version_url(child)))
@@ -88,7 +90,8 @@ def test_referrers_link_to_their_own_version_pages_and_back(owner: Any) -> None:
     page = text(get(owner, version_url(subject_manifest)))
     assert f'href="/acme/app/-/versions/{signature.id}" title="{signature.digest}"' in page
     assert f'href="/acme/app/-/versions/{sbom.id}" title="{sbom.digest}"' in page
-    assert '<span class="badge ref-signature">Signature</span>' in page and SPDX in page
+    assert '<span class="badge ref-signature">Signature</span>' in page
+    assert SPDX in page
     signature_page = text(get(owner, version_url(signature)))
     assert f'Refers to <a class="mono" href="/acme/app/-/versions/{subject_manifest.id}">' in signature_page
     assert COSIGN in signature_page
@@ -110,7 +113,8 @@ def test_a_deleted_version_shows_its_old_tags_to_admins_only(owner: Any, member:
     assert admin.post(f"{version_url(manifest)}/delete", {"confirm": "yes"}).status_code == 302
     assert get(member, version_url(manifest)).status_code == 404
     page = text(get(owner, version_url(manifest)))
-    assert '<span class="badge danger">deleted</span>' in page and '<span class="tag deleted">1.0</span>' in page
+    assert '<span class="badge danger">deleted</span>' in page
+    assert '<span class="tag deleted">1.0</span>' in page
     deleted_list = text(get(owner, "/acme/app/-/versions?view=deleted"))
     assert '<span class="tag deleted" title="tag removed with the version">1.0</span>' in deleted_list
     assert "untagged" not in deleted_list.split('class="versions"')[1]
@@ -123,10 +127,13 @@ def test_deleting_a_version_needs_the_confirm_step(owner: Any) -> None:
     manifest = publish("acme/app", owner).manifests.get()
     client = as_user(owner)
     shown = client.get(f"{version_url(manifest)}/delete")
-    assert shown.status_code == 200 and "Delete this version" in text(shown)
-    assert 'name="confirm" value="yes"' in text(shown) and "It is tagged 1.0" in text(shown)
+    assert shown.status_code == 200
+    assert "Delete this version" in text(shown)
+    assert 'name="confirm" value="yes"' in text(shown)
+    assert "It is tagged 1.0" in text(shown)
     unconfirmed = client.post(f"{version_url(manifest)}/delete")
-    assert unconfirmed.status_code == 200 and Manifest.objects.get(id=manifest.id).deleted_at is None
+    assert unconfirmed.status_code == 200
+    assert Manifest.objects.get(id=manifest.id).deleted_at is None
     assert client.post(f"{version_url(manifest)}/delete", {"confirm": "yes"}).status_code == 302
     assert Manifest.objects.get(id=manifest.id).deleted_at is not None
     assert not Tag.objects.filter(package__name="acme/app").exists()
@@ -148,22 +155,24 @@ def test_removing_a_grant_a_member_or_revoking_a_token_needs_the_confirm_step(ow
     package = Package.objects.get(name="acme/app")
     assert package.permissions.count() == 1
     asked = client.post("/acme/app/-/settings/access", {"username": "bob", "remove": "1"})
-    assert asked.status_code == 200 and "Remove bob&#x27;s access to acme/app?" in text(asked)
+    assert asked.status_code == 200
+    assert "Remove bob&#x27;s access to acme/app?" in text(asked)
     assert package.permissions.count() == 1
     client.post("/acme/app/-/settings/access", {"username": "bob", "remove": "1", "confirm": "yes"})
     assert package.permissions.count() == 0
     asked = client.post("/orgs/acme/members/bob", {"remove": "1"})
-    assert asked.status_code == 200 and member.memberships.exists()
+    assert asked.status_code == 200
+    assert member.memberships.exists()
     make_pat(owner, "read:packages")
     token = PersonalAccessToken.objects.get(user=owner)
     asked = client.post(f"/settings/tokens/{token.id}/revoke")
-    assert asked.status_code == 200 and "Revoke token" in text(asked)
+    assert asked.status_code == 200
+    assert "Revoke token" in text(asked)
     token.refresh_from_db()
     assert token.revoked_at is None
 
 
 def test_a_grant_names_a_user_or_a_team_by_kind(owner: Any, member: Any) -> None:
-    from accounts.models import Organization, Team
 
     Team.objects.create(organization=Organization.objects.get(name="acme"), name="Core", slug="core")
     publish("acme/app", owner)
@@ -184,13 +193,16 @@ def test_the_versions_list_filters_by_tag_on_the_server_and_keeps_the_filter_in_
     push_image("acme/app", make_image(seed="nightly"), tag="nightly", user=owner)
     client = as_user(owner)
     page = text(client.get("/acme/app/-/versions?tag=nightly"))
-    assert page.count('<li class="version">') == 1 and '<span class="tag">nightly</span>' in page
+    assert page.count('<li class="version">') == 1
+    assert '<span class="tag">nightly</span>' in page
     assert "1 version with a tag containing “nightly”" in page
     releases = text(client.get("/acme/app/-/versions?tag=release"))
-    assert releases.count('<li class="version">') == 30 and "Page 1 of 2" in releases
+    assert releases.count('<li class="version">') == 30
+    assert "Page 1 of 2" in releases
     assert "?view=all&amp;tag=release&amp;page=2" in releases
     second = text(client.get("/acme/app/-/versions?tag=release&page=2"))
-    assert second.count('<li class="version">') == 5 and "nightly" not in second.split('class="versions"')[1]
+    assert second.count('<li class="version">') == 5
+    assert "nightly" not in second.split('class="versions"')[1]
     assert "No versions with a tag containing “zzz”" in text(client.get("/acme/app/-/versions?tag=zzz"))
 
 
@@ -256,7 +268,8 @@ def assert_inert(fragment: str) -> None:
     for tag, attrs in parser.found:
         assert tag not in {"script", "iframe", "object", "embed", "style"}
         for name, value in attrs:
-            assert not name.startswith("on") and name != "style"
+            assert not name.startswith("on")
+            assert name != "style"
             assert not (value or "").strip().lower().startswith(("javascript:", "data:", "vbscript:"))
 
 
@@ -295,7 +308,8 @@ def test_an_admin_sets_a_readme_on_the_settings_page_and_it_renders_sanitized(ow
     assert '<a href="https://docs.example.com/x" rel="nofollow noopener">docs</a>' in readme
     description = page.split('<p class="description plain-text">')[1].split("</p>")[0]
     assert "Plain &lt;b&gt;text&lt;/b&gt;" in description
-    assert 'href="https://example.com/docs"' in description and "nofollow" in description
+    assert 'href="https://example.com/docs"' in description
+    assert "nofollow" in description
     assert page.count("<h1") == 1
     assert as_user(member).post("/acme/app/-/settings/readme", {"readme": "mine"}).status_code == 403  # a reader
     assert "mine" not in Package.objects.get(name="acme/app").readme
@@ -311,7 +325,8 @@ def test_the_api_sets_and_returns_the_readme(owner: Any, member: Any) -> None:
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
-    assert response.status_code == 200 and response.json()["readme"] == "## Usage\n\nRun it."
+    assert response.status_code == 200
+    assert response.json()["readme"] == "## Usage\n\nRun it."
     assert "<h4>Usage</h4>" in text(get(owner, "/acme/app"))
     empty = client.patch(
         "/api/orgs/acme/packages/container/app",

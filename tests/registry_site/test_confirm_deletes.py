@@ -47,7 +47,8 @@ def test_a_delete_without_confirm_yes_asks_first_and_with_it_deletes(owner: Any,
     asked = client.post(url)
     assert asked.status_code == 200
     page = asked.content.decode()
-    assert f'action="{url}"' in page and 'name="confirm" value="yes"' in page
+    assert f'action="{url}"' in page
+    assert 'name="confirm" value="yes"' in page
     assert type(thing).objects.filter(pk=thing.pk).exists()  # nothing changed yet
     done = client.post(url, {"confirm": "yes"})
     assert done.status_code == 302

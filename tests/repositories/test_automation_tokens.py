@@ -54,13 +54,16 @@ def test_the_page_lists_active_tokens_and_revokes_one_after_the_confirm_step(
     page = client.get(PAGE)
     revoke = f"/repos/acme/api/tokens/{new.token.id}/revoke"
     assert page.status_code == 200
-    assert f"wharf_ats_{new.token.prefix}".encode() in page.content and revoke.encode() in page.content
+    assert f"wharf_ats_{new.token.prefix}".encode() in page.content
+    assert revoke.encode() in page.content
     asked = client.post(revoke)  # no confirm=yes: the confirm step, nothing changes
-    assert asked.status_code == 200 and b'name="confirm" value="yes"' in asked.content
+    assert asked.status_code == 200
+    assert b'name="confirm" value="yes"' in asked.content
     assert AutomationToken.objects.get(id=new.token.id).revoked_at is None
     assert _authenticates(client, new.plaintext)
     done = client.post(revoke, {"confirm": "yes"})
-    assert done.status_code == 302 and done.headers["Location"] == f"{PAGE}#automation"
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"{PAGE}#automation"
     assert AutomationToken.objects.get(id=new.token.id).revoked_at is not None
     assert not _authenticates(client, new.plaintext)
     assert revoke.encode() not in client.get(PAGE).content  # only active tokens are offered
@@ -91,7 +94,8 @@ def test_only_the_repositorys_admins_revoke_on_the_page(
     client.logout()
     assert client.post(revoke, {"confirm": "yes"}).status_code == 302  # to the sign-in page
     assert AutomationToken.objects.filter(revoked_at__isnull=False).count() == 0
-    assert _authenticates(client, new.plaintext) and _authenticates(client, other.plaintext)
+    assert _authenticates(client, new.plaintext)
+    assert _authenticates(client, other.plaintext)
 
 
 # --- the REST API -------------------------------------------------------------------------------
@@ -103,9 +107,13 @@ def test_the_api_lists_a_repositorys_tokens_without_secrets(
     answer = client.get(API, HTTP_AUTHORIZATION=_bearer(make_pat(owner, "write:packages")))
     assert answer.status_code == 200
     (row,) = answer.json()
-    assert row["id"] == new.token.id and row["prefix"] == new.token.prefix
-    assert row["active"] is True and row["revoked_at"] is None and row["created_by"] == "alice"
-    assert new.plaintext not in answer.content.decode() and "digest" not in row
+    assert row["id"] == new.token.id
+    assert row["prefix"] == new.token.prefix
+    assert row["active"] is True
+    assert row["revoked_at"] is None
+    assert row["created_by"] == "alice"
+    assert new.plaintext not in answer.content.decode()
+    assert "digest" not in row
 
 
 def test_the_api_revokes_a_token_which_stops_authenticating(
@@ -125,7 +133,8 @@ def test_the_api_revokes_a_token_which_stops_authenticating(
         == 401
     )
     (row,) = client.get(API, HTTP_AUTHORIZATION=pat).json()
-    assert row["active"] is False and row["revoked_at"] is not None
+    assert row["active"] is False
+    assert row["revoked_at"] is not None
     assert (
         client.delete(f"{API}/{new.token.id}", HTTP_AUTHORIZATION=pat).status_code == 204
     )  # already revoked: the same
@@ -171,4 +180,5 @@ def test_the_api_needs_write_packages_and_a_token_of_this_repository(
         user=owner, note="acme", scopes=["write:packages"], expires_at=None, organization="acme"
     )
     assert client.get(API, HTTP_AUTHORIZATION=_bearer(organization_token.plaintext)).status_code == 200
-    assert _authenticates(client, other.plaintext) and _authenticates(client, new.plaintext)
+    assert _authenticates(client, other.plaintext)
+    assert _authenticates(client, new.plaintext)

@@ -55,7 +55,8 @@ def test_only_repository_admins_issue_automation_tokens(owner: Any, member: Any,
     assert client.post("/repos/acme/api/tokens").status_code == 403
     client.force_login(owner)
     page = client.post("/repos/acme/api/tokens")
-    assert page.status_code == 200 and b"wharf_ats_" in page.content
+    assert page.status_code == 200
+    assert b"wharf_ats_" in page.content
     assert AutomationToken.objects.get().expires_at > timezone.now()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from allauth.account.adapter import get_adapter
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
@@ -37,7 +38,8 @@ def test_the_token_page_limit_is_also_per_address(owner: Any, outsider: Any, set
     alice, eve = Client(), Client()
     alice.force_login(owner)
     eve.force_login(outsider)
-    assert create(alice).status_code == 200 and create(eve).status_code == 200
+    assert create(alice).status_code == 200
+    assert create(eve).status_code == 200
     assert create(eve).status_code == 429  # the same address, another user
     elsewhere = create(eve, REMOTE_ADDR="192.0.2.9")
     assert elsewhere.status_code == 429  # eve's own budget is spent too
@@ -100,7 +102,6 @@ def test_anonymous_registry_limits_count_the_forwarded_client(settings: Any, cli
 
 @pytest.mark.django_db
 def test_allauth_login_limits_count_the_forwarded_client(settings: Any) -> None:
-    from allauth.account.adapter import get_adapter
 
     settings.WHARF_TRUSTED_PROXIES = ["10.0.0.0/8"]
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.7")

@@ -33,7 +33,8 @@ def assert_too_many(answer: Any) -> None:
     assert answer.status_code == 429
     assert 1 <= int(answer["Retry-After"]) <= 60
     [error] = answer.json()["errors"]
-    assert error["code"] == "TOOMANYREQUESTS" and error["detail"]["retry_after"] == int(answer["Retry-After"])
+    assert error["code"] == "TOOMANYREQUESTS"
+    assert error["detail"]["retry_after"] == int(answer["Retry-After"])
 
 
 def test_a_token_flooding_past_its_limit_gets_429_and_another_token_does_not(
@@ -85,12 +86,12 @@ def test_redis_counters_are_shared_by_every_backend_and_expire(settings: Any) ->
 
 def test_the_login_page_stops_password_guessing(owner: Any, client: Client) -> None:
     """allauth's own limits (ACCOUNT_RATE_LIMITS: five failed logins per account in five minutes)."""
-
     cache.clear()
     wrong = {"login": "alice", "password": "not the password"}
     refused = "Too many failed login attempts"
     answers = [client.post("/accounts/login/", wrong) for _ in range(6)]
     assert [refused in a.content.decode() for a in answers] == [False] * 5 + [True]
     right = client.post("/accounts/login/", {"login": "alice", "password": "correct horse battery"})
-    assert right.status_code == 200 and refused in right.content.decode()  # not signed in, even so
+    assert right.status_code == 200
+    assert refused in right.content.decode()  # not signed in, even so
     cache.clear()

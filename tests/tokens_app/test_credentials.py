@@ -130,4 +130,5 @@ def test_the_rest_api_refuses_an_automation_token(client: Client, owner: Any, re
     assert response.status_code == 401
     assert response.json()["message"] == credentials.NOT_A_TOKEN
     bearer = client.get("/api/user/tokens", HTTP_AUTHORIZATION=f"Bearer {make_pat(owner)}")
-    assert bearer.status_code == 200 and [t["note"] for t in bearer.json()] == ["test"]
+    assert bearer.status_code == 200
+    assert [t["note"] for t in bearer.json()] == ["test"]

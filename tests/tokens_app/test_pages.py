@@ -135,11 +135,14 @@ def test_the_list_shows_note_scopes_expiry_and_last_use_but_never_the_secret(ali
     token_authenticate(username="alice", secret=used)
     page = text(alice.get("/settings/tokens/"))
     assert page.count("<strong>test</strong>") == 2  # the notes
-    assert "write:packages" in page and "read:packages" in page
+    assert "write:packages" in page
+    assert "read:packages" in page
     assert date_filter(timezone.localtime(timezone.now() + timedelta(days=5)), "M j, Y") in page
     assert "no expiration</span>" in page  # the token without expiry
-    assert "never used" in page and " ago" in page
-    assert used not in page and unused not in page
+    assert "never used" in page
+    assert " ago" in page
+    assert used not in page
+    assert unused not in page
 
 
 def test_the_list_shows_only_ones_own_tokens(alice: Client, outsider: Any) -> None:

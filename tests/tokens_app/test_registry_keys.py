@@ -48,8 +48,10 @@ def test_a_database_without_a_key_gets_one_at_the_first_token(db: None) -> None:
     registry_tokens.keyring.forget()
     token = issue()
     (key,) = SigningKey.objects.all()
-    assert kid(token) == key.kid and key.private_key.startswith("-----BEGIN PRIVATE KEY-----")
-    assert issue() and SigningKey.objects.count() == 1
+    assert kid(token) == key.kid
+    assert key.private_key.startswith("-----BEGIN PRIVATE KEY-----")
+    assert issue()
+    assert SigningKey.objects.count() == 1
 
 
 def test_another_service_verifies_a_token_with_the_published_keys(client: Client, db: None) -> None:
@@ -105,6 +107,7 @@ def test_keys_of_earlier_versions_are_never_used_and_go_at_the_next_rotation(db:
     legacy = SigningKey.objects.create(secret="ab" * 32)
     registry_tokens.keyring.forget()
     token = issue()
-    assert kid(token) != "" and SigningKey.objects.get(kid=kid(token)).id != legacy.id
+    assert kid(token) != ""
+    assert SigningKey.objects.get(kid=kid(token)).id != legacy.id
     registry_tokens.rotate()
     assert not SigningKey.objects.filter(id=legacy.id).exists()

@@ -20,9 +20,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client, override_settings
 
+from accounts.models import Membership
+from accounts.services import organization_create
 from packages_app import storage
 from packages_app.access import Action
 from packages_app.models import Package, Role, Visibility
@@ -179,11 +182,6 @@ def _push_app(client: Client, auth: str) -> None:
 
 def _people() -> dict[str, Any]:
     """alice (owner of acme), bob (member of acme), eve (outsider), as in tests/conftest.py."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import Membership
-    from accounts.services import organization_create
-
     users = {
         name: get_user_model().objects.create_user(name, f"{name}@example.com", "pw")
         for name in ("alice", "bob", "eve")

@@ -14,6 +14,7 @@ from packages_app.models import Package, PackagePermission, Role, Visibility
 from tests.conftest import basic, make_pat
 from tests.oci import make_image, sha256
 from tokens_app.models import PersonalAccessToken
+from tokens_app.registry_tokens import verify
 
 HOST = "registry.example"
 
@@ -105,7 +106,6 @@ def test_a_private_package_looks_like_a_missing_one_to_anonymous_callers(client:
 
 
 def test_the_token_endpoint_grants_nothing_on_private_and_missing_packages_alike(client: Client, app: Package) -> None:
-    from tokens_app.registry_tokens import verify
 
     for name in ("acme/app", "acme/nothing"):
         token = bearer(client, None, f"repository:{name}:pull,push")
@@ -278,7 +278,6 @@ def test_an_upload_session_belongs_to_the_user_who_opened_it(client: Client, own
 
 
 def test_a_push_token_for_a_new_package_grants_pull_and_push_as_clients_ask(client: Client, owner: Any) -> None:
-    from tokens_app.registry_tokens import verify
 
     token = bearer(client, basic("alice", make_pat(owner, "write:packages")), "repository:alice/new:pull,push")
     assert verify(token[7:], service=HOST).access == {"alice/new": frozenset({"pull", "push"})}

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.oci import make_image
+from tests.oci import make_image, sha256
 
 
 def test_it_answers_the_version_check_with_the_api_version_header(registry: Any) -> None:
@@ -32,7 +32,6 @@ def test_it_round_trips_an_image_byte_for_byte(registry: Any) -> None:
     assert got.content == image.manifest
     assert got["Content-Type"] == image.media_type
     layer = image.layers[0]
-    from tests.oci import sha256
 
     blob = registry.client.get(f"/v2/acme/demo/blobs/{sha256(layer)}")
     assert blob.status_code == 200

@@ -11,8 +11,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from packages_app.access import Actor
 from packages_app.models import Manifest, Package, PackagePermission, Role
+from packages_app.services.packages import package_delete
 from tests.conftest import basic, make_pat
+from tests.oci import make_image, sha256
 from tests.v2api.test_auth import HOST, bearer, get_manifest, push_image
 
 
@@ -38,7 +41,6 @@ class Clock:
     """Moves the cache's clocks forward (both: the monotonic one and the token's wall clock)."""
 
     def __init__(self, monkeypatch: Any) -> None:
-        import time
 
         self.offset = 0.0
         monotonic, wall = time.monotonic, time.time
@@ -134,10 +136,6 @@ def test_a_package_deleted_and_created_again_is_decided_afresh(
 ) -> None:
     """eve's remembered read grant was on the old acme/app: the new package of that name (created within
     the cache lifetime, without a grant to eve) is not hers to read, by any request of that token."""
-    from packages_app.access import Actor
-    from packages_app.services.packages import package_delete
-    from tests.oci import make_image, sha256
-
     settings.WHARF_REGISTRY_AUTH_CACHE_SECONDS = 3600
     layer = sha256(make_image(seed="acme/app").layers[0])
     paths = ["/v2/acme/app/manifests/v1", f"/v2/acme/app/blobs/{layer}", "/v2/acme/app/tags/list"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from packages_app.models import Blob, PackageBlob
-from tests.oci import sha256
+from tests.oci import make_image, sha256
 
 DATA = b"0123456789abcdefghij"  # 20 bytes
 DIGEST = sha256(DATA)
@@ -134,7 +134,6 @@ def test_it_answers_delete_of_an_unknown_blob_with_404(registry: Any) -> None:
 
 
 def test_it_refuses_to_delete_a_blob_a_manifest_still_uses_with_405_unsupported(registry: Any) -> None:
-    from tests.oci import make_image
 
     image = make_image()
     assert registry.push_image("acme/app", image).status_code == 201

@@ -101,28 +101,33 @@ def test_n_is_capped_and_bad_n_is_refused(packages: None, client: Client, settin
     assert answer.headers["Link"] == '</v2/_catalog?n=1&last=acme/public-c>; rel="next"'
     assert client.get("/v2/_catalog?n=0").json() == {"repositories": []}
     refused = client.get("/v2/_catalog?n=-1")
-    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
 
 
 def test_bad_credentials_are_refused_not_downgraded(packages: None, client: Client) -> None:
     answer = client.get("/v2/_catalog", HTTP_AUTHORIZATION=basic("alice", "wharf_pat_wrong"))
-    assert answer.status_code == 401 and answer.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert answer.status_code == 401
+    assert answer.json()["errors"][0]["code"] == "UNAUTHORIZED"
 
 
 @pytest.mark.parametrize("n", ["\uff11", "\u0663", "+1", " 1"])
 def test_n_takes_ascii_digits_only(packages: None, client: Client, n: str) -> None:
     refused = client.get("/v2/_catalog", {"n": n})
-    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
 
 
 @pytest.mark.parametrize("n", ["9223372036854775807", "1" + "0" * 5000], ids=["int64-max", "5001-digits"])
 def test_a_huge_n_is_the_cap(packages: None, client: Client, settings: Any, n: str) -> None:
     settings.WHARF_CATALOG_MAX_ENTRIES = 1
     answer = client.get(f"/v2/_catalog?n={n}")
-    assert answer.status_code == 200 and answer.json() == {"repositories": ["acme/public-c"]}
+    assert answer.status_code == 200
+    assert answer.json() == {"repositories": ["acme/public-c"]}
     assert answer.headers["Link"] == '</v2/_catalog?n=1&last=acme/public-c>; rel="next"'
 
 
 def test_a_last_holding_a_nul_byte_lists_what_follows_its_prefix(packages: None, client: Client) -> None:
     answer = client.get("/v2/_catalog", {"last": "acme/public-c\x00zzz"})
-    assert answer.status_code == 200 and answer.json() == {"repositories": ["acme/public-e"]}
+    assert answer.status_code == 200
+    assert answer.json() == {"repositories": ["acme/public-e"]}

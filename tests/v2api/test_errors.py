@@ -25,7 +25,8 @@ def _assert_oci_error(response: Any, status: int, code: str) -> None:
     errors = response.json()["errors"]
     assert [e["code"] for e in errors] == [code]
     assert set(errors[0]) == {"code", "message", "detail"}
-    assert isinstance(errors[0]["message"], str) and errors[0]["message"]
+    assert isinstance(errors[0]["message"], str)
+    assert errors[0]["message"]
 
 
 @pytest.fixture

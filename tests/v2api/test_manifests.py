@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from packages_app.models import Manifest, Package, Tag
+from packages_app import pull_counts
+from packages_app.models import DownloadCount, Manifest, Package, Tag
 from tests.oci import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -454,8 +455,6 @@ def test_it_serves_nested_repository_names(registry: Any) -> None:
 
 
 def test_it_counts_a_pull_per_version_and_day_but_not_a_head(registry: Any) -> None:
-    from packages_app import pull_counts
-    from packages_app.models import DownloadCount
 
     image = make_image(seed="counted")
     assert registry.push_image("acme/counted", image, tag="v1").status_code == 201
@@ -470,8 +469,6 @@ def test_it_counts_a_pull_per_version_and_day_but_not_a_head(registry: Any) -> N
 def test_pulls_are_written_in_batches_not_one_update_per_pull(
     registry: Any, settings: Any, django_assert_num_queries: Any
 ) -> None:
-    from packages_app import pull_counts
-    from packages_app.models import DownloadCount
 
     settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 3600
     image = make_image(seed="batched")
@@ -490,8 +487,6 @@ def test_pulls_are_written_in_batches_not_one_update_per_pull(
 
 
 def test_a_batch_is_written_by_the_first_pull_once_it_is_due(registry: Any, settings: Any) -> None:
-    from packages_app import pull_counts
-    from packages_app.models import DownloadCount
 
     settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 0
     image = make_image(seed="due")
@@ -502,8 +497,6 @@ def test_a_batch_is_written_by_the_first_pull_once_it_is_due(registry: Any, sett
 
 
 def test_pulls_of_a_version_removed_before_the_batch_is_written_are_dropped(registry: Any, settings: Any) -> None:
-    from packages_app import pull_counts
-    from packages_app.models import DownloadCount, Manifest
 
     settings.WHARF_PULL_COUNT_FLUSH_SECONDS = 3600
     image = make_image(seed="gone")

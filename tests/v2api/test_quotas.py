@@ -30,7 +30,8 @@ def denied(response: Any) -> str:
     assert response.status_code == 403, response.content
     assert response["Content-Type"] == "application/json"
     errors = json.loads(response.content)["errors"]
-    assert len(errors) == 1 and errors[0]["code"] == "DENIED"
+    assert len(errors) == 1
+    assert errors[0]["code"] == "DENIED"
     assert errors[0]["message"].startswith("storage quota of acme exceeded: ")
     return str(errors[0]["message"])
 
@@ -113,7 +114,8 @@ def test_a_chunked_upload_past_the_quota_is_refused_at_its_put_and_its_bytes_dis
     location = start(registry)
     body = DATA * 2
     response = registry.client.patch(location, **chunked(body))
-    assert response.status_code == 202 and Upload.objects.get().offset == len(body)
+    assert response.status_code == 202
+    assert Upload.objects.get().offset == len(body)
     denied(registry.client.put(f"{location}?digest={sha256(body)}", data=b"", content_type=OCTETS))
     nothing_left(blob_dir)
 
@@ -170,7 +172,8 @@ def test_a_manifest_bringing_back_blobs_the_owner_no_longer_holds_is_refused(reg
     message = denied(registry.push_manifest("acme/app", "v1", image.manifest, image.media_type))
     assert message.endswith(f"this push needs {quotas.human_bytes(used)} more")
     manifest.refresh_from_db()
-    assert manifest.deleted_at is not None and not manifest.tags.exists()  # still deleted, untagged
+    assert manifest.deleted_at is not None
+    assert not manifest.tags.exists()  # still deleted, untagged
     StorageQuota.objects.filter(namespace="acme").update(limit_bytes=used)
     assert registry.push_manifest("acme/app", "v1", image.manifest, image.media_type).status_code == 201
     assert quotas.usage_of("acme").used_bytes == used

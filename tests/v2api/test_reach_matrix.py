@@ -21,11 +21,13 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client, override_settings
 
+from accounts.services import organization_create
 from packages_app import storage
 from packages_app.access import Action
 from packages_app.models import Package, Visibility
 from tests.conftest import basic
-from tests.v2api.test_access_matrix import ENDPOINTS, HOST, NAME, Endpoint, _comparable, _people, _push_app
+from tests.v2api.test_access_matrix import ENDPOINTS, HOST, LAYER, NAME, Endpoint, _comparable, _people, _push_app
+from tokens_app import registry_tokens
 from tokens_app.services import token_create
 
 GHOST = "acme/ghost"  # never pushed; outside the "other" and "beta" tokens' reach
@@ -45,8 +47,6 @@ ROUTES = [e for e in ENDPOINTS if not e.mount]  # a mount writes into the caller
 def world(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
     """alice, bob, eve, ``acme/app`` (private), the organization ``beta`` and alice's tokens, committed to
     an outer transaction each test's savepoint rolls back to."""
-    from accounts.services import organization_create
-
     blobs = tmp_path_factory.mktemp("reach-blobs")
     storages = {
         **settings.STORAGES,
@@ -96,7 +96,6 @@ def _named(response: Any, name: str) -> tuple[Any, ...]:
 def _granted(client: Client, token: str, name: str) -> list[str]:
     extra: dict[str, Any] = {"HTTP_HOST": HOST, "HTTP_AUTHORIZATION": basic("alice", token)}
     answer = client.get(f"/token?service={HOST}&scope=repository:{name}:pull,push,delete", **extra)
-    from tokens_app import registry_tokens
 
     return sorted(registry_tokens.verify(answer.json()["token"], service=HOST).access.get(name, frozenset()))
 
@@ -150,7 +149,6 @@ def test_token_grants_nothing_outside_the_reach_and_everything_inside(
 
 
 def test_a_limited_token_mounts_nothing_from_outside_its_reach(db: None, client: Client, world: dict[str, Any]) -> None:
-    from tests.v2api.test_access_matrix import LAYER
 
     extra: dict[str, Any] = {"HTTP_HOST": HOST, "HTTP_AUTHORIZATION": basic("alice", world["tokens"]["beta"])}
     response = client.post(f"/v2/beta/copy/blobs/uploads/?mount={LAYER}&from={NAME}", **extra)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import basic, make_pat
 from tests.oci import OCI_INDEX, OCI_MANIFEST, Image, canonical, make_image, sha256
 
 SBOM = "application/vnd.example.sbom.v1+json"
@@ -157,7 +158,6 @@ def _push_with(client: Any, name: str, image: Image, auth: str, tag: str) -> Non
 def test_a_private_packages_referrers_look_like_a_missing_ones_to_whoever_cannot_read_it(
     client: Any, owner: Any, outsider: Any
 ) -> None:
-    from tests.conftest import basic, make_pat
 
     alice = basic("alice", make_pat(owner, "write:packages"))
     image = make_image(seed="private")

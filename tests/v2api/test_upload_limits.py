@@ -56,7 +56,8 @@ def test_a_content_range_in_a_form_the_spec_does_not_have_is_416_with_a_body(reg
     response = patch(registry.client, location, DATA[:10], header)
     assert response.status_code == 416
     assert oci_error(response)["code"] == "RANGE_INVALID"
-    assert response["Range"] == "0-0" and response["Location"] == location
+    assert response["Range"] == "0-0"
+    assert response["Location"] == location
     assert Upload.objects.get().offset == 0
 
 
@@ -85,7 +86,8 @@ def test_a_chunk_out_of_order_is_416_with_a_body_of_its_length(registry: Any) ->
     response = patch(registry.client, location, DATA[15:], "15-19")
     assert response.status_code == 416
     error = oci_error(response)
-    assert error["code"] == "RANGE_INVALID" and "order" in error["message"]
+    assert error["code"] == "RANGE_INVALID"
+    assert "order" in error["message"]
     assert response["Range"] == "0-9"
 
 
@@ -98,9 +100,11 @@ def test_a_session_idle_past_the_upload_timeout_is_unknown_when_used(registry: A
     assert patch(registry.client, location, DATA, f"0-{len(DATA) - 1}").status_code == 202
     age(location, 66)
     put = registry.client.put(f"{location}?digest={sha256(DATA)}")
-    assert put.status_code == 404 and oci_error(put)["code"] == "BLOB_UPLOAD_UNKNOWN"
+    assert put.status_code == 404
+    assert oci_error(put)["code"] == "BLOB_UPLOAD_UNKNOWN"
     for response in (registry.client.get(location), patch(registry.client, location, b"more")):
-        assert response.status_code == 404 and oci_error(response)["code"] == "BLOB_UPLOAD_UNKNOWN"
+        assert response.status_code == 404
+        assert oci_error(response)["code"] == "BLOB_UPLOAD_UNKNOWN"
     assert registry.client.delete(location).status_code == 404
     assert not Blob.objects.exists()
     assert registry.client.head(f"/v2/acme/app/blobs/{sha256(DATA)}").status_code == 404
@@ -127,12 +131,14 @@ def test_a_user_cannot_hold_more_open_sessions_than_the_limit(client: Client, ow
     refused = start(client, HTTP_AUTHORIZATION=one)  # another token of the same user counts too
     assert refused.status_code == 429
     error = oci_error(refused)
-    assert error["code"] == "TOOMANYREQUESTS" and "3 upload sessions are open" in error["message"]
+    assert error["code"] == "TOOMANYREQUESTS"
+    assert "3 upload sessions are open" in error["message"]
     monolithic = client.post(
         f"/v2/acme/app/blobs/uploads/?digest={sha256(DATA)}", data=DATA, content_type=OCTETS, HTTP_AUTHORIZATION=one
     )
     assert monolithic.status_code == 429
-    assert Upload.objects.count() == 3 and not Blob.objects.exists()
+    assert Upload.objects.count() == 3
+    assert not Blob.objects.exists()
 
     assert client.delete(opened[0]["Location"], HTTP_AUTHORIZATION=one).status_code == 204
     assert start(client, HTTP_AUTHORIZATION=one).status_code == 202
@@ -166,7 +172,8 @@ def test_a_put_retried_after_a_crash_at_the_commit_point_finishes(registry: Any)
     commit_as_a_dying_put(location)
     assert registry.client.get(location)["Range"] == f"0-{len(DATA) - 1}"
     retried = registry.client.put(f"{location}?digest={sha256(DATA)}")
-    assert retried.status_code == 201 and retried["Docker-Content-Digest"] == sha256(DATA)
+    assert retried.status_code == 201
+    assert retried["Docker-Content-Digest"] == sha256(DATA)
     pulled = registry.client.get(f"/v2/acme/app/blobs/{sha256(DATA)}")
     assert b"".join(pulled.streaming_content) == DATA
     assert not Upload.objects.exists()
@@ -179,8 +186,10 @@ def test_a_put_retried_after_the_committed_bytes_were_lost_is_upload_unknown(reg
     upload_id = location.rsplit("/", 1)[1]
     (blob_dir / "_blobs" / upload_id[:2] / upload_id).write_bytes(DATA[:5])  # a torn file
     retried = registry.client.put(f"{location}?digest={sha256(DATA)}")
-    assert retried.status_code == 404 and oci_error(retried)["code"] == "BLOB_UPLOAD_UNKNOWN"
-    assert not Upload.objects.exists() and not Blob.objects.exists()
+    assert retried.status_code == 404
+    assert oci_error(retried)["code"] == "BLOB_UPLOAD_UNKNOWN"
+    assert not Upload.objects.exists()
+    assert not Blob.objects.exists()
     assert [p for p in blob_dir.rglob("*") if p.is_file()] == []
     again = registry.client.post(f"/v2/acme/app/blobs/uploads/?digest={sha256(DATA)}", data=DATA, content_type=OCTETS)
     assert again.status_code == 201  # the client starts over
@@ -196,9 +205,11 @@ def test_expire_uploads_dry_run_lists_idle_sessions_and_removes_nothing(registry
     idle_id, fresh_id = idle.rsplit("/", 1)[1], fresh.rsplit("/", 1)[1]
     out = StringIO()
     call_command("expire_uploads", "--dry-run", stdout=out)
-    assert f"would remove upload session {idle_id}" in out.getvalue() and fresh_id not in out.getvalue()
+    assert f"would remove upload session {idle_id}" in out.getvalue()
+    assert fresh_id not in out.getvalue()
     assert out.getvalue().strip().splitlines()[-1].startswith("would remove 1 idle session(s)")
-    assert Upload.objects.count() == 2 and (blob_dir / "_uploads" / idle_id).stat().st_size == len(DATA)
+    assert Upload.objects.count() == 2
+    assert (blob_dir / "_uploads" / idle_id).stat().st_size == len(DATA)
 
     out = StringIO()
     call_command("expire_uploads", stdout=out)

@@ -400,7 +400,9 @@ def test_a_patch_reads_its_session_once_and_gives_the_lease_up_with_its_commit(r
     # the session (SELECT), its lease (UPDATE), the chunk's commit that also frees the lease (UPDATE)
     assert _upload_writes(patching.captured_queries) == ["SELECT", "UPDATE", "UPDATE"]
     upload = Upload.objects.get()
-    assert upload.offset == 10 and upload.lease_token is None and upload.lease_until is None
+    assert upload.offset == 10
+    assert upload.lease_token is None
+    assert upload.lease_until is None
 
 
 def test_a_closing_put_writes_nothing_to_its_session_after_removing_it(registry: Any) -> None:
@@ -410,7 +412,8 @@ def test_a_closing_put_writes_nothing_to_its_session_after_removing_it(registry:
         response = registry.client.put(f"{location}?digest={sha256(DATA)}", data=DATA[10:], content_type=OCTETS)
     assert response.status_code == 201
     assert _upload_writes(closing.captured_queries) == ["SELECT", "UPDATE", "UPDATE", "DELETE"]
-    assert not Upload.objects.exists() and PackageBlob.objects.filter(blob__digest=sha256(DATA)).count() == 1
+    assert not Upload.objects.exists()
+    assert PackageBlob.objects.filter(blob__digest=sha256(DATA)).count() == 1
 
 
 def test_a_second_upload_of_a_linked_blob_renews_its_link_in_one_statement(registry: Any) -> None:

@@ -90,9 +90,14 @@ def pushed(registry: Any) -> Any:
 
 
 def test_it_routes_registry_paths_and_only_those_to_the_registry_chain() -> None:
-    assert is_registry_path("/v2/") and is_registry_path("/v2/acme/app/manifests/v1") and is_registry_path("/token")
-    assert not is_registry_path("/v2") and not is_registry_path("/tokens") and not is_registry_path("/acme/app")
-    assert not is_registry_path("/admin/") and not is_registry_path("/static/css/wharf.css")
+    assert is_registry_path("/v2/")
+    assert is_registry_path("/v2/acme/app/manifests/v1")
+    assert is_registry_path("/token")
+    assert not is_registry_path("/v2")
+    assert not is_registry_path("/tokens")
+    assert not is_registry_path("/acme/app")
+    assert not is_registry_path("/admin/")
+    assert not is_registry_path("/static/css/wharf.css")
 
 
 def test_it_keeps_the_registry_chain_a_subsequence_of_the_page_chain_without_page_middleware() -> None:

@@ -45,7 +45,8 @@ def test_a_new_hook_is_pinged_with_a_signed_body(
     assert json.loads(ping.body)["hook_id"] == hook.id
     delivery = Delivery.objects.get(webhook=hook)
     assert (delivery.status, delivery.response_status, delivery.response_excerpt) == ("succeeded", 200, "thanks")
-    assert delivery.response_ms is not None and delivery.attempts == 1
+    assert delivery.response_ms is not None
+    assert delivery.attempts == 1
 
 
 def test_a_tagged_push_sends_one_signed_package_published(
@@ -159,7 +160,8 @@ def test_a_target_that_keeps_failing_is_given_up_after_the_retries(
         hook = org_hook(owner, listener)
     delivery = Delivery.objects.get(webhook=hook)
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", 3, 500)
-    assert delivery.response_excerpt == "not today" and delivery.error == "HTTP 500"
+    assert delivery.response_excerpt == "not today"
+    assert delivery.error == "HTTP 500"
     assert len(listener.requests) == 3
 
 
@@ -176,7 +178,8 @@ def test_redeliver_sends_the_same_signed_body_again(
         listener.requests[0].headers["x-wharf-signature-256"] == listener.requests[1].headers["x-wharf-signature-256"]
     )
     again.refresh_from_db()
-    assert again.redelivery_of == first and again.status == "succeeded"
+    assert again.redelivery_of == first
+    assert again.status == "succeeded"
 
 
 def test_a_redirect_is_not_followed(
@@ -217,7 +220,8 @@ def test_a_loopback_listener_not_on_the_allow_list_gets_no_connection(
         assert target.connections == 0
     assert connects == []
     failed = Delivery.objects.filter(webhook=hook, status="failed").get()
-    assert "resolves to 127.0.0.1" in failed.error and failed.response_status is None
+    assert "resolves to 127.0.0.1" in failed.error
+    assert failed.response_status is None
 
 
 def test_only_admins_manage_hooks(owner: Any, member: Any, outsider: Any, listener: Listener) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework.response import Response
 
 from .. import auth
+from ..errors import error_response, oci_error
 from .common import RegistryView
 
 
@@ -20,7 +21,6 @@ class UnknownEndpointView(RegistryView):
     """Any other path under /v2/: an OCI error body rather than an HTML page."""
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        from ..errors import error_response, oci_error
 
         response = error_response(404, [oci_error("NAME_UNKNOWN", "no such registry endpoint")])
         self.headers = {}

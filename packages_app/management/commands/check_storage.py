@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from packages_app import gc
+from packages_app.storage_check import storage_check
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--verify", action="store_true", help="re-hash every blob (reads all stored bytes)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = gc.storage_check(verify=options["verify"], progress=self.stdout.write)
+        report = storage_check(verify=options["verify"], progress=self.stdout.write)
         summary = (
             f"{len(report.orphan_keys)} blob(s) without rows, {len(report.missing)} row(s) without blobs, "
             f"{len(report.corrupt)} digest(s) that do not verify, "

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from packages_app import gc
+from packages_app import purge
 from packages_app.models import deleted_retention_days
 
 
@@ -18,4 +18,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"restorable for: {deleted_retention_days()} day(s)")
-        gc.purge_deleted(dry_run=options["dry_run"], progress=self.stdout.write)
+        purge.purge_deleted(dry_run=options["dry_run"], progress=self.stdout.write)

@@ -1,4 +1,5 @@
-"""Registry data: blobs (content-addressed), packages, manifests, tags and upload sessions.
+"""The registry's data: blobs (content-addressed), packages, their grants, manifests, tags, pull
+counts and upload sessions.
 
 A blob's bytes live in the blob store (``packages_app.storage``); a row in ``Blob`` is what makes them
 visible, and it is written only after the digest was verified. Manifests are small (at most 4 MiB) and
@@ -13,8 +14,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-from accounts import signals as organization_signals
 
 
 def deleted_retention_days() -> int:
@@ -92,7 +91,8 @@ class Package(models.Model):
     )
 
     objects = LivePackageManager()
-    all_objects = models.Manager()
+    # Django's default manager is the first one declared: live packages; every row is second on purpose.
+    all_objects = models.Manager()  # noqa: DJ012
 
     class Meta:
         base_manager_name = "all_objects"
@@ -139,6 +139,10 @@ class PackagePermission(models.Model):
             models.UniqueConstraint(fields=["package", "team"], name="permission_unique_team"),
         ]
 
+    def __str__(self) -> str:  # ids only: no query to print a row
+        holder = f"user {self.user_id}" if self.user_id is not None else f"team {self.team_id}"
+        return f"{Role(self.role).label} on package {self.package_id} for {holder}"
+
 
 class PackageBlob(models.Model):
     """A blob is readable through a repository once it was uploaded or mounted there."""
@@ -151,6 +155,9 @@ class PackageBlob(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["package", "blob"], name="package_blob_unique")]
+
+    def __str__(self) -> str:
+        return f"blob {self.blob_id} in package {self.package_id}"
 
 
 class Manifest(models.Model):
@@ -200,6 +207,9 @@ class DownloadCount(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["manifest", "day"], name="download_unique_day")]
 
+    def __str__(self) -> str:
+        return f"{self.count} pulls of manifest {self.manifest_id} on {self.day}"
+
 
 class Tag(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tags")
@@ -237,170 +247,3 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"upload {self.id} to {self.package_id}"
-
-
-class RetentionRule(models.Model):
-    """A package's retention rule, applied by garbage collection (``packages_app.retention``).
-
-    A version (a manifest that is not a platform image of an index or a referrer) is deleted when an
-    enabled rule of its package says so: beyond the ``keep_newest`` newest versions, or untagged and
-    older than ``untagged_older_than_days``. A version with a tag matching one of ``protected_tags``
-    (glob patterns, one per line or comma-separated) is never touched. Empty limits do nothing.
-    """
-
-    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="retention_rules")
-    keep_newest = models.PositiveIntegerField(null=True, blank=True, help_text="keep the N newest versions")
-    untagged_older_than_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="delete untagged versions older than D days"
-    )
-    protected_tags = models.TextField(blank=True, default="", help_text="tag globs never touched, e.g. v*, latest")
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"retention rule {self.pk} of {self.package_id}"
-
-    @property
-    def tag_patterns(self) -> list[str]:
-        return [p.strip() for p in self.protected_tags.replace(",", "\n").splitlines() if p.strip()]
-
-
-class AuditEvent(models.Model):
-    """Who did what to a package, and when (pushes, deletes, restores, visibility and access changes)."""
-
-    class Action(models.TextChoices):
-        PUSH = "push", "Pushed"
-        DELETE_VERSION = "version.delete", "Deleted a version"
-        RESTORE_VERSION = "version.restore", "Restored a version"
-        DELETE_TAG = "tag.delete", "Deleted a tag"
-        DELETE_PACKAGE = "package.delete", "Deleted the package"
-        RESTORE_PACKAGE = "package.restore", "Restored the package"
-        VISIBILITY = "visibility", "Changed visibility"
-        ACCESS = "access", "Changed access"
-        LINK = "repository", "Changed the repository link"
-        TAG_RULE = "tag_rule", "Changed the tag rules"
-        README = "readme", "Changed the README"
-        RETENTION = "retention", "Changed a retention rule"
-        # an organization's own events (no package): accounts announces them (accounts.signals)
-        MEMBER_ADD = organization_signals.MEMBER_ADD, "Added a member"
-        MEMBER_ROLE = organization_signals.MEMBER_ROLE, "Changed a member's role"
-        MEMBER_REMOVE = organization_signals.MEMBER_REMOVE, "Removed a member"
-        TEAM_CREATE = organization_signals.TEAM_CREATE, "Created a team"
-        TEAM_MEMBER_ADD = organization_signals.TEAM_MEMBER_ADD, "Added a team member"
-        TEAM_MEMBER_REMOVE = organization_signals.TEAM_MEMBER_REMOVE, "Removed a team member"
-        CI_LOGIN = "ci.login", "CI login"  # a CI job's OIDC token exchanged (federation)
-        CI_REFUSED = "ci.refused", "CI login refused"
-
-    package = models.ForeignKey(Package, null=True, on_delete=models.SET_NULL, related_name="audit_events")
-    namespace = models.CharField(max_length=255, db_index=True)  # kept for the organization's log
-    package_name = models.CharField(max_length=255, blank=True)  # empty for an organization's own events
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor = models.CharField(max_length=255)  # "alice", "automation token of acme/api", "anonymous"
-    action = models.CharField(max_length=32, choices=Action.choices)
-    detail = models.CharField(max_length=1000, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.package_name}"
-
-
-class TagRule(models.Model):
-    """A rule about tags matching ``pattern`` (a glob: ``*``, ``?``, ``[…]``, case-sensitive, matched
-    against the whole tag), for one package or every package of a namespace (``packages_app.tag_rules``).
-
-    ``immutable``: once it exists, such a tag never moves to another version and is never deleted.
-    ``protected``: only the package's admins (and members of ``team``, when set) may create, move or
-    delete it. Retention never deletes a version carrying a tag that either kind matches.
-    """
-
-    class Kind(models.TextChoices):
-        IMMUTABLE = "immutable", "Immutable"
-        PROTECTED = "protected", "Protected"
-
-    namespace = models.CharField(max_length=255, blank=True, default="", db_index=True)
-    package = models.ForeignKey(Package, null=True, blank=True, on_delete=models.CASCADE, related_name="tag_rules")
-    pattern = models.CharField(max_length=128)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(models.Q(package__isnull=True) & ~models.Q(namespace=""))
-                | (models.Q(package__isnull=False) & models.Q(namespace="")),
-                name="tag_rule_namespace_xor_package",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} tag rule “{self.pattern}”"
-
-
-class BlobReview(models.Model):
-    """A blob garbage collection should look at (GitLab's online GC review queue).
-
-    Rows are written by database triggers (migration 0010), whatever code path removes a reference:
-    a blob is queued when it is stored, when a manifest stops referring to it and when a repository
-    link to it goes. ``gc.garbage_collect`` reviews the rows older than the grace period and only
-    those, so its cost follows what changed, not the size of the registry. A HEAD of the blob pushes
-    ``queued_at`` forward (``gc_queue.blob_review_postpone``). No foreign-key constraint: a row may
-    outlive its blob by a moment; the review then simply drops it.
-    """
-
-    blob = models.OneToOneField(
-        Blob, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    queued_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"review of blob {self.blob_id} queued {self.queued_at:%Y-%m-%d %H:%M:%S}"
-
-
-class StoreDeletion(models.Model):
-    """Stored bytes whose row a collection deleted, written in the same transaction: the bytes go after
-    the commit, and a worker killed in between leaves this row for the next run to finish."""
-
-    storage_key = models.CharField(max_length=300, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.storage_key
-
-
-class StoreSweep(models.Model):
-    """The orphan sweep's place in the store's key listing (one row), so a sweep that stopped resumes
-    where it was instead of listing every key again."""
-
-    after_key = models.CharField(max_length=1024, blank=True, default="")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    keys_seen = models.BigIntegerField(default=0)
-    orphans_deleted = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"store sweep after {self.after_key!r}"
-
-
-class StorageQuota(models.Model):
-    """A site admin's storage quota for one namespace (a user's or an organization's), overriding
-    ``WHARF_QUOTA_DEFAULT_BYTES`` (``packages_app.quotas``). ``limit_bytes`` 0: no limit for it."""
-
-    namespace = models.CharField(max_length=255, unique=True)
-    limit_bytes = models.BigIntegerField(help_text="bytes of distinct blobs its packages may hold; 0: no limit")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(limit_bytes__gte=0), name="quota_not_negative")]
-
-    def __str__(self) -> str:
-        return f"storage quota of {self.namespace}"
