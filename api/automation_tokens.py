@@ -13,9 +13,10 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from packages_app.exceptions import NameUnknown
-from repositories import selectors, services
+from accounts.roles import require_person
 from repositories.models import SourceRepository
+from repositories.selectors import RepositoryUnknown, repository_for_admin
+from tokens_app.automation import automation_token_data, automation_token_revoke, automation_tokens_of
 from tokens_app.models import AutomationToken
 
 from . import serializers as s
@@ -43,8 +44,8 @@ class AutomationTokenApiView(ApiView):
         if reach is not None and (reach.packages is not None or reach.namespace != owner):
             raise exceptions.NotFound(NOT_FOUND)
         try:
-            return selectors.repository_for_admin(owner=owner, name=repo, user=request.user)
-        except NameUnknown:
+            return repository_for_admin(owner=owner, name=repo, user=request.user)
+        except RepositoryUnknown:
             raise exceptions.NotFound(NOT_FOUND) from None
 
 
@@ -53,8 +54,8 @@ class AutomationTokenList(AutomationTokenApiView):
     def get(self, request: Request, owner: str, repo: str) -> Response:
         """List a repository's automation tokens, newest first, revoked and expired ones included."""
         repository = self.repository(request, owner, repo)
-        tokens = selectors.automation_tokens_of(repository=repository)
-        return Response([selectors.automation_token_data(t) for t in tokens])
+        tokens = automation_tokens_of(repository=repository)
+        return Response([automation_token_data(t) for t in tokens])
 
 
 class AutomationTokenDetail(AutomationTokenApiView):
@@ -64,7 +65,7 @@ class AutomationTokenDetail(AutomationTokenApiView):
         within ``WHARF_REGISTRY_AUTH_CACHE_SECONDS``). Revoking a revoked token answers 204 too."""
         repository = self.repository(request, owner, repo)
         try:
-            services.automation_token_revoke(repository=repository, token_id=int(token_id), user=request.user)
+            automation_token_revoke(repository=repository, token_id=int(token_id), user=require_person(request.user))
         except AutomationToken.DoesNotExist:
             raise exceptions.NotFound(NOT_FOUND) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

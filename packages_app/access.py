@@ -32,10 +32,11 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import Membership
-from repositories.models import RepositoryCollaborator, SourceRepository
+from accounts.roles import Viewer, person
+from repositories.models import SourceRepository
 
 from . import roles
-from .exceptions import INSUFFICIENT_SCOPE, Denied, InsufficientScope, NameUnknown, Unauthorized
+from .exceptions import INSUFFICIENT_SCOPE, Denied, InsufficientScope, NameUnknown, PermissionRefused, Unauthorized
 from .models import Package, Role, Visibility
 
 
@@ -99,18 +100,6 @@ def _open_registry() -> bool:
     return bool(settings.WHARF_ANONYMOUS_PUSH)
 
 
-def namespace_role(user: Any, namespace: str) -> Role | None:
-    """The role a user holds over a whole namespace: admin of their own and of organizations they own."""
-    if user is None:
-        return None
-    if user.username == namespace:
-        return Role.ADMIN
-    membership = Membership.objects.filter(organization__name=namespace, user=user).first()
-    if membership is None:
-        return None
-    return Role.ADMIN if membership.role == Membership.Role.OWNER else None
-
-
 def package_role(user: Any, package: Package) -> Role | None:
     """The strongest role ``user`` (None: anonymous) holds on ``package`` (rules: ``packages_app.roles``)."""
     return roles.role_on(user, roles.gather_for(user, package))
@@ -119,18 +108,11 @@ def package_role(user: Any, package: Package) -> Role | None:
 inherits_access = roles.inherits_access
 
 
-def repository_role(user: Any, repository_id: int | None) -> Role | None:
-    """The role ``user`` holds on a source repository: admin for its owner namespace's admins, else
-    the collaborator role they were given."""
-    if user is None or repository_id is None:
-        return None
-    repository = SourceRepository.objects.filter(id=repository_id).first()
-    if repository is None:
-        return None
-    if namespace_role(user, repository.owner) == Role.ADMIN:
-        return Role.ADMIN
-    role = RepositoryCollaborator.objects.filter(repository=repository, user=user).values_list("role", flat=True)
-    return Role(role[0]) if role else None
+def require_package_admin(package: Package, user: Viewer | None, what: str) -> None:
+    """PermissionRefused unless ``user`` (None or a visitor: never) is one of ``package``'s admins."""
+    admin = person(user)
+    if admin is None or package_role(admin, package) != Role.ADMIN:
+        raise PermissionRefused(f"Only the package's admins can {what}.")
 
 
 def automation_role(repository_id: int, package: Package) -> Role | None:

@@ -14,13 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from repositories import services as repository_services
+from accounts.roles import namespace_role, require_person
 from repositories.models import SourceRepository
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
-from . import selectors
-from .access import Actor, namespace_role
+from . import repository_links, selectors
+from .access import Actor
 from .models import Package, deleted_retention_days
 from .services import grants as grant_services
 from .services import packages as package_services
@@ -87,8 +87,9 @@ def package_repository(request: HttpRequest, name: str) -> HttpResponse:
             return redirect(_settings_url(name, "repository"))
     inherit = request.POST.get("inherit") == "on"
     with page_errors.as_message(request):
-        repository_services.package_link_repository(package=package, repository=repository, user=request.user)
-        repository_services.package_set_inheritance(package=package, user=request.user, inherit=inherit)
+        admin = require_person(request.user)
+        repository_links.package_link_repository(package=package, repository=repository, user=admin)
+        repository_links.package_set_inheritance(package=package, user=admin, inherit=inherit)
         messages.success(request, "Repository settings saved.")
     return redirect(_settings_url(name, "repository"))
 

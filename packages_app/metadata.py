@@ -21,12 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from repositories.services import package_link_from_source_label
-
 from .kinds import speaking_tags
 from .manifests import INDEX_TYPES
 from .models import Blob, Manifest, Package, Tag
 from .progress import Progress
+from .repository_links import package_link_from_source_label
 from .storage import BlobStore, blob_store
 
 CONFIG_READ_LIMIT = 1024 * 1024

@@ -10,24 +10,19 @@ from typing import Any
 
 from django.db import transaction
 
-from .access import package_role
+from .access import require_package_admin
 from .audit import audit_record
-from .exceptions import InvalidInput, PermissionRefused
-from .models import AuditEvent, Package, RetentionRule, Role
+from .exceptions import InvalidInput
+from .models import AuditEvent, Package, RetentionRule
 from .readme import MAX_README_CHARS
 from .retention import Planned, retention_preview
 
 MAX_PROTECTED_CHARS = 2000
 
 
-def _require_admin(package: Package, user: Any, what: str) -> None:
-    if user is None or not getattr(user, "is_authenticated", False) or package_role(user, package) != Role.ADMIN:
-        raise PermissionRefused(f"Only the package's admins can {what}.")
-
-
 def package_set_readme(*, package: Package, user: Any, readme: str) -> Package:
     """Set (or clear, with an empty text) the package's markdown README."""
-    _require_admin(package, user, "change its README")
+    require_package_admin(package, user, "change its README")
     text = readme.replace("\r\n", "\n").strip()
     if len(text) > MAX_README_CHARS:
         raise InvalidInput(f"A README holds at most {MAX_README_CHARS:,} characters.", code="readme_too_long")
@@ -71,7 +66,7 @@ def _describe(rule: RetentionRule) -> str:
 
 def retention_rule_save(*, package: Package, user: Any, data: RuleInput, rule_id: int | None = None) -> RetentionRule:
     """Create a retention rule, or change rule ``rule_id`` of this package."""
-    _require_admin(package, user, "change its retention rules")
+    require_package_admin(package, user, "change its retention rules")
     _checked(data)
     with transaction.atomic():
         rule = RetentionRule(package=package) if rule_id is None else _rule(package, rule_id)
@@ -88,7 +83,7 @@ def retention_rule_save(*, package: Package, user: Any, data: RuleInput, rule_id
 
 
 def retention_rule_delete(*, package: Package, user: Any, rule_id: int) -> None:
-    _require_admin(package, user, "change its retention rules")
+    require_package_admin(package, user, "change its retention rules")
     with transaction.atomic():
         rule = _rule(package, rule_id)
         detail = f"removed: {_describe(rule)}"

@@ -15,6 +15,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.roles import person as signed_in
 from repositories.models import RepositoryCollaborator
 
 from .access import Seen, inherits_access, package_role
@@ -255,23 +256,18 @@ def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
 # ``access.package_role`` alone; these functions only ask it.
 
 
-def _person(user: Any) -> Any:
-    """The signed-in user, or None for a visitor (what ``package_role`` expects)."""
-    return user if user is not None and user.is_authenticated else None
-
-
 def package_for_page(*, name: str, user: Any) -> tuple[Package, Role]:
     """The package and the viewer's role on it. NameUnknown, exactly as for a package that does not
     exist, when the viewer cannot read it (REGISTRY.md "Packages, visibility and access")."""
     package = Package.objects.filter(name=name).first()
-    role = package_role(_person(user), package) if package is not None else None
+    role = package_role(signed_in(user), package) if package is not None else None
     if package is None or role is None:
         raise NameUnknown()
     return package, role
 
 
 def _readable(user: Any, packages: Iterable[Package]) -> list[Package]:
-    person = _person(user)
+    person = signed_in(user)
     return [p for p in packages if package_role(person, p) is not None]
 
 
@@ -309,7 +305,7 @@ def package_deleted(*, name: str, user: Any) -> Package:
     """The most recently deleted package ``name`` (within WHARF_DELETED_RETENTION_DAYS) that ``user`` administered."""
     cutoff = deleted_cutoff()
     package = Package.all_objects.filter(name=name, deleted_at__gt=cutoff).order_by("-deleted_at").first()
-    if package is None or _person(user) is None or package_role(user, package) != Role.ADMIN:
+    if package is None or signed_in(user) is None or package_role(user, package) != Role.ADMIN:
         raise NameUnknown()
     return package
 
@@ -319,7 +315,7 @@ def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
     (their admins)."""
     cutoff = deleted_cutoff()
     deleted = Package.all_objects.filter(namespace=namespace, deleted_at__gt=cutoff).order_by("-deleted_at")
-    person = _person(user)
+    person = signed_in(user)
     return [p for p in deleted if person is not None and package_role(person, p) == Role.ADMIN]
 
 

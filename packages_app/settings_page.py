@@ -9,13 +9,12 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from repositories import selectors as repository_selectors
-
 from . import selectors
 from .access import inherits_access
 from .exceptions import PermissionRefused
 from .models import Package, Role
 from .package_settings import retention_rules
+from .repository_links import repositories_linkable
 
 
 def _admin_of(request: HttpRequest, name: str) -> Package:
@@ -31,7 +30,7 @@ def settings_context(package: Package, user: Any) -> dict[str, Any]:
     return {
         "access_entries": selectors.package_access(package=package),
         "inherits": inherits_access(package),
-        "linkable_repositories": repository_selectors.repositories_linkable(package=package, user=user),
+        "linkable_repositories": repositories_linkable(package=package, user=user),
         "audit_events": selectors.audit_log(package=package, limit=50),
         "retention_rules": retention_rules(package=package),
         "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],

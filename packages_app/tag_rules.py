@@ -25,8 +25,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import Team
+from accounts.roles import namespace_role
 
-from .access import namespace_role, package_role
+from .access import package_role
 from .exceptions import InvalidInput, PermissionRefused, TagInvalid, TagRuleDenied
 from .models import AuditEvent, Package, Role, TagRule
 from .names import parse_tag

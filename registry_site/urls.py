@@ -33,6 +33,7 @@ urlpatterns = [
     path("orgs/<str:name>/audit", namespace_views.organization_audit, name="organization-audit"),
     path("orgs/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("repos/", include("tokens_app.automation_urls")),
     path("repos/", include("repositories.urls")),
     path("", include("packages_app.urls")),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from packages_app.models import Role
+from accounts.roles import Role
 
 
 class SourceRepository(models.Model):

@@ -1,5 +1,5 @@
-"""Pages of source repositories (``/repos/…``): list and create, one repository, its collaborators and
-its automation tokens (``repositories.views``)."""
+"""Pages of source repositories (``/repos/…``): list and create, one repository, and its collaborators
+(``repositories.views``); its automation-token actions are ``tokens_app.automation_urls``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,4 @@ urlpatterns = [
     path("", views.repositories, name="repositories"),
     path("<str:owner>/<str:name>/", views.repository, name="repository"),
     path("<str:owner>/<str:name>/collaborators", views.repository_collaborator, name="repository-collaborator"),
-    path("<str:owner>/<str:name>/tokens", views.repository_token, name="repository-token"),
-    path(
-        "<str:owner>/<str:name>/tokens/<int:token_id>/revoke",
-        views.repository_token_revoke,
-        name="repository-token-revoke",
-    ),
 ]

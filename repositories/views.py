@@ -1,6 +1,7 @@
 """Pages of source repositories (``/repos/…``): the viewer's list and the create form, one repository
-with its packages and collaborators, and, for its admins, its automation tokens (issue — shown once,
-on the repository page — and revoke, after the confirm step of ``ui.confirm``)."""
+with its packages and collaborators. For its admins the page also holds the automation-token section
+(``templates/tokens_app/automation_tokens.html``; its actions are ``tokens_app.automation_views``),
+which the template asks for by name, so this app never imports the tokens app."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.roles import Role, namespace_role
 from accounts.selectors import organizations_of
-from errors import PermissionRefused
-from packages_app.access import namespace_role
-from packages_app.models import Role
-from tokens_app.models import AutomationToken
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
@@ -51,7 +49,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
 
 
 def _repository(request: HttpRequest, owner: str, name: str) -> tuple[Any, Role | None]:
-    """NameUnknown (the 404 page) for a repository the viewer may not see, as for a missing one."""
+    """RepositoryUnknown (the 404 page) for a repository the viewer may not see, as for a missing one."""
     return selectors.repository_for_viewer(owner=owner, name=name, user=request.user)
 
 
@@ -67,7 +65,6 @@ def repository(request: HttpRequest, owner: str, name: str, new_token: str = "")
         "packages": [p for p in repo.packages.order_by("name") if p.deleted_at is None],
         "role_choices": [("read", "Read"), ("write", "Write"), ("admin", "Admin")],
         "new_token": new_token,
-        "automation_tokens": selectors.automation_tokens_of(repository=repo, active_only=True) if is_admin else [],
     }
     return render(request, "repositories/repository.html", context)
 
@@ -95,40 +92,3 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
             services.collaborator_set(repository=repo, user=request.user, username=username, role=role)
             messages.success(request, f"{username} is a collaborator.")
     return redirect("repository", owner=owner, name=name)
-
-
-@login_required
-@require_POST
-@never_cache
-def repository_token(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    """Issue an automation token (shown once, on the repository page)."""
-    repo, _ = _repository(request, owner, name)
-    new = services.automation_token_issue(repository=repo, user=request.user)  # refused: the 403 page
-    return repository(request, owner, name, new_token=new.plaintext)
-
-
-@login_required
-@require_POST
-def repository_token_revoke(request: HttpRequest, owner: str, name: str, token_id: int) -> HttpResponse:
-    """Revoke one of the repository's automation tokens (its admins), after the confirm step."""
-    repo, role = _repository(request, owner, name)
-    if role != Role.ADMIN:
-        raise PermissionRefused("Only the repository's admins can revoke automation tokens.")
-    token = selectors.automation_token_of(repository=repo, token_id=token_id)
-    if token is None:
-        raise Http404("No such automation token")
-    if not confirmed(request):
-        return confirm_page(
-            request,
-            title="Revoke automation token",
-            question=f"Revoke the automation token {token.PREFIX}{token.prefix}… of {repo.full_name}? "
-            "Jobs using it can no longer push or pull.",
-            button="Revoke token",
-            cancel=reverse("repository", args=[owner, name]) + "#automation",
-        )
-    try:
-        services.automation_token_revoke(repository=repo, token_id=token_id, user=request.user)
-    except AutomationToken.DoesNotExist:
-        raise Http404("No such automation token") from None
-    messages.success(request, "Automation token revoked. Jobs using it can no longer push or pull.")
-    return redirect(reverse("repository", args=[owner, name]) + "#automation")

@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from packages_app.models import namespace_xor_package
+
 
 class Webhook(models.Model):
     namespace = models.CharField(max_length=255, blank=True, default="", db_index=True)
@@ -30,8 +32,7 @@ class Webhook(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(package__isnull=True) & ~models.Q(namespace=""))
-                | (models.Q(package__isnull=False) & models.Q(namespace="")),
+                condition=namespace_xor_package(),
                 name="webhook_namespace_xor_package",
             )
         ]

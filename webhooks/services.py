@@ -12,9 +12,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.roles import namespace_role
 from errors import InvalidInput, PermissionRefused
 from packages_app import events
-from packages_app.access import namespace_role, package_role
+from packages_app.access import package_role
 from packages_app.models import Manifest, Package, Role
 
 from . import payloads

@@ -7,6 +7,8 @@
 - ``collector``: the garbage collector's queues and the orphan sweep's progress.
 """
 
+from accounts.roles import Role
+
 from .audit import AuditEvent
 from .collector import BlobReview, StoreDeletion, StoreSweep
 from .registry import (
@@ -17,14 +19,13 @@ from .registry import (
     Package,
     PackageBlob,
     PackagePermission,
-    Role,
     Tag,
     Upload,
     Visibility,
     deleted_cutoff,
     deleted_retention_days,
 )
-from .rules import RetentionRule, StorageQuota, TagRule
+from .rules import RetentionRule, StorageQuota, TagRule, namespace_xor_package
 
 __all__ = [
     "AuditEvent",
@@ -47,4 +48,5 @@ __all__ = [
     "Visibility",
     "deleted_cutoff",
     "deleted_retention_days",
+    "namespace_xor_package",
 ]

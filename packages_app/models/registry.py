@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.roles import Role
+
 
 def deleted_retention_days() -> int:
     """How long a deleted package or version can be restored (``WHARF_DELETED_RETENTION_DAYS``)."""
@@ -109,14 +111,6 @@ class Package(models.Model):
     def path(self) -> str:
         """The name below the owner: ``tools/builder`` for ``acme/tools/builder``."""
         return self.name.split("/", 1)[-1]
-
-
-class Role(models.IntegerChoices):
-    """Roles on a package, in increasing order: each includes the ones before it."""
-
-    READ = 1, "Read"
-    WRITE = 2, "Write"
-    ADMIN = 3, "Admin"
 
 
 class PackagePermission(models.Model):

@@ -9,6 +9,14 @@ from django.db import models
 from .registry import Package
 
 
+def namespace_xor_package() -> models.Q:
+    """The check of a row scoped either to a whole namespace (``namespace`` set, no ``package``) or to
+    one package (``package`` set, ``namespace`` empty): tag rules and webhooks."""
+    return (models.Q(package__isnull=True) & ~models.Q(namespace="")) | (
+        models.Q(package__isnull=False) & models.Q(namespace="")
+    )
+
+
 class RetentionRule(models.Model):
     """A package's retention rule, applied by garbage collection (``packages_app.retention``).
 
@@ -62,8 +70,7 @@ class TagRule(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(package__isnull=True) & ~models.Q(namespace=""))
-                | (models.Q(package__isnull=False) & models.Q(namespace="")),
+                condition=namespace_xor_package(),
                 name="tag_rule_namespace_xor_package",
             )
         ]

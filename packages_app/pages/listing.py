@@ -8,11 +8,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from accounts.models import Organization
+from accounts.roles import person as signed_in
 from accounts.selectors import is_member, organizations_of
 
 from ..exceptions import NameUnknown
 from ..models import Package
-from ..selectors import _person, _readable, public_packages
+from ..selectors import _readable, public_packages
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class HomePage:
 
 def home_page(*, user: Any, query: str = "") -> HomePage:
     """Public packages (searchable by name) and, for a signed-in person, their own and their organizations'."""
-    person = _person(user)
+    person = signed_in(user)
     if person is None:
         return HomePage(public_packages(query=query), [], [], query)
     organizations = list(organizations_of(user=person))
@@ -54,5 +55,7 @@ def owner_page(*, owner: str, user: Any, query: str = "") -> OwnerPage:
         raise NameUnknown()
     if query:
         packages = [p for p in packages if query.lower() in p.name.lower()]
-    member = organization is not None and _person(user) is not None and is_member(organization=organization, user=user)
+    member = (
+        organization is not None and signed_in(user) is not None and is_member(organization=organization, user=user)
+    )
     return OwnerPage(owner, organization, member, packages, query)

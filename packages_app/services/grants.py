@@ -7,11 +7,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from accounts.models import Membership, Team
+from accounts.roles import role_named
 
+from ..access import require_package_admin
 from ..audit import audit_record
 from ..exceptions import InvalidInput
-from ..models import AuditEvent, Package, PackagePermission, Role, Visibility
-from .packages import _is_organization, _require_admin
+from ..models import AuditEvent, Package, PackagePermission, Visibility
+from .packages import _is_organization
 
 
 def _grantee(package: Package, *, username: str = "", team: str = "") -> dict[str, Any]:
@@ -38,22 +40,13 @@ def _grantee(package: Package, *, username: str = "", team: str = "") -> dict[st
     return {"user": user}
 
 
-def _role(value: str | int) -> Role:
-    names = {"read": Role.READ, "write": Role.WRITE, "admin": Role.ADMIN}
-    if isinstance(value, str) and value.lower() in names:
-        return names[value.lower()]
-    if isinstance(value, int) and value in Role.values:
-        return Role(value)
-    raise InvalidInput("Choose read, write or admin.", code="role")
-
-
 def access_grant(
     *, package: Package, user: Any, role: str | int, username: str = "", team: str = ""
 ) -> PackagePermission:
     """Give a user or a team read / write / admin on ``package`` (replacing a role they held). Admins only."""
-    _require_admin(package, user, "change who has access")
+    require_package_admin(package, user, "change who has access")
     grantee = _grantee(package, username=username, team=team)
-    chosen = _role(role)
+    chosen = role_named(role)
     permission, _ = PackagePermission.objects.update_or_create(package=package, **grantee, defaults={"role": chosen})
     name = username or f"team {team}"
     audit_record(package=package, user=user, action=AuditEvent.Action.ACCESS, detail=f"{name}: {chosen.label.lower()}")
@@ -62,7 +55,7 @@ def access_grant(
 
 def access_revoke(*, package: Package, user: Any, username: str = "", team: str = "") -> None:
     """Remove a user's or team's role on ``package``. Admins only."""
-    _require_admin(package, user, "change who has access")
+    require_package_admin(package, user, "change who has access")
     filters = {"user__username": username} if username else {"team__slug": team}
     deleted, _ = PackagePermission.objects.filter(package=package, **filters).delete()
     if not deleted:

@@ -11,10 +11,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.roles import namespace_role
 from repositories.models import SourceRepository
 
 from .. import events
-from ..access import Action, Actor, can, namespace_role, package_role
+from ..access import Action, Actor, can, package_role, require_package_admin
 from ..audit import audit_record
 from ..exceptions import DeleteRefused, InvalidInput, PermissionRefused
 from ..models import (
@@ -119,11 +120,6 @@ def package_set_visibility(*, package: Package, user: Any, visibility: str) -> P
     return package
 
 
-def _require_admin(package: Package, user: Any, what: str) -> None:
-    if user is None or package_role(user, package) != Role.ADMIN:
-        raise PermissionRefused(f"Only the package's admins can {what}.")
-
-
 DOWNLOADS_DELETE_LIMIT = 5000
 
 
@@ -172,7 +168,7 @@ def package_restore(*, package: Package, actor: Actor) -> Package:
     created since (REGISTRY.md "Deleting"). Its admins (as they were when it was deleted) may do it."""
     if actor.scopes is not None and "delete:packages" not in actor.scopes:
         raise PermissionRefused("Restoring needs a token with delete:packages.")
-    _require_admin(package, actor.user, "restore it")
+    require_package_admin(package, actor.user, "restore it")
     if package.deleted_at is None:
         raise InvalidInput("This package is not deleted.", code="not_deleted")
     if not _restorable(package.deleted_at):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from packages_app.models import Package
-from repositories.services import automation_token_issue, repository_create
+from repositories.services import repository_create
 from tests.e2e.conftest import DockerEngine, WharfServer
 from tests.e2e.test_docker import build_context, pushed_digest
+from tokens_app.automation import automation_token_issue
 
 pytestmark = pytest.mark.e2e
 

@@ -44,11 +44,11 @@ from packages_app.models import (
 from packages_app.services.packages import package_delete
 from packages_app.services.versions import version_delete
 from repositories.models import RepositoryCollaborator, SourceRepository
-from repositories.services import automation_token_issue
 from tests.conftest import make_pat
 from tests.e2e.conftest import WharfServer
 from tests.oci import OCI_MANIFEST, make_image
 from tests.packages_app.test_pages import COSIGN, SPDX, push_image, push_index
+from tokens_app.automation import automation_token_issue
 from tokens_app.models import PersonalAccessToken
 from webhooks.models import Webhook
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,7 @@ gc.garbage_collect()
 
 
 @pytest.fixture
-def killed_worker(postgres: None, registry: Any, tmp_path: Path) -> Iterator[Any]:
+def killed_worker(postgres: None, registry: Any, tmp_path: Path) -> Callable[[str], int]:
     def run(kill_at: str) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WHARF_", "DATABASE_URL"))}
         env |= {"DATABASE_URL": server_database_url(), "WHARF_DATA_DIR": str(tmp_path), "KILL_AT": kill_at}

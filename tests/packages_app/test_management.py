@@ -19,16 +19,15 @@ from packages_app.access import Actor, package_role
 from packages_app.exceptions import DeleteRefused
 from packages_app.metadata import manifest_extract_metadata
 from packages_app.models import AuditEvent, DownloadCount, Manifest, Package, Role, Tag
-from packages_app.services.grants import access_grant, access_revoke
-from packages_app.services.packages import package_delete, package_for_write, package_restore, package_set_visibility
-from packages_app.services.versions import version_delete, version_restore
-from repositories.services import (
-    collaborator_set,
+from packages_app.repository_links import (
     package_link_from_source_label,
     package_link_repository,
     package_set_inheritance,
-    repository_create,
 )
+from packages_app.services.grants import access_grant, access_revoke
+from packages_app.services.packages import package_delete, package_for_write, package_restore, package_set_visibility
+from packages_app.services.versions import version_delete, version_restore
+from repositories.services import collaborator_set, repository_create
 from tests.conftest import basic, make_pat
 from tests.oci import make_image
 

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from packages_app.models import AuditEvent, Package
 from repositories.models import SourceRepository
-from repositories.services import automation_token_issue, repository_create
+from repositories.services import repository_create
 from tests.conftest import basic
+from tokens_app.automation import automation_token_issue
 
 pytestmark = pytest.mark.django_db
 

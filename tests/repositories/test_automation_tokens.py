@@ -13,8 +13,9 @@ from django.test import Client
 
 from packages_app.services.packages import package_for_write
 from repositories.models import SourceRepository
-from repositories.services import NewAutomationToken, automation_token_issue, repository_create
+from repositories.services import repository_create
 from tests.conftest import basic, make_pat
+from tokens_app.automation import NewAutomationToken, automation_token_issue
 from tokens_app.models import AutomationToken
 from tokens_app.services import token_create
 

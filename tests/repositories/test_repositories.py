@@ -12,9 +12,10 @@ from django.utils import timezone
 from packages_app.models import Package
 from packages_app.services.packages import package_for_write
 from repositories.models import SourceRepository
-from repositories.services import automation_token_issue, repository_create
+from repositories.services import repository_create
 from tests.conftest import basic
 from tests.oci import make_image
+from tokens_app.automation import automation_token_issue
 from tokens_app.models import AutomationToken
 
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,9 @@ from federation.models import CIToken, TrustedIssuer
 from packages_app.access import Reach
 from packages_app.models import Role
 from repositories.models import SourceRepository
-from repositories.services import automation_token_issue
 from tests.conftest import basic, make_pat
 from tokens_app import credentials
+from tokens_app.automation import automation_token_issue
 from tokens_app.base import TokenRejected
 from tokens_app.models import AutomationToken, PersonalAccessToken
 
