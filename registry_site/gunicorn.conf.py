@@ -78,6 +78,25 @@ def when_ready(server: Any) -> None:
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# glibc's mallopt (malloc.h). A worker's threads each get a malloc arena of their own, and glibc raises
+# its mmap threshold to the size of the largest block freed, so after the first upload every 1 MiB
+# piece of a body comes from those arenas and their high-water mark stays resident: the worker's
+# memory grew with the size and number of blobs in flight. Two arenas and a fixed 256 KiB threshold
+# (big blocks mmapped, and returned when freed) cut the peak worker RSS of the fleet steps by 6-11 MiB
+# (bench, two runs side by side: 10 MB pushes 121.6 -> 114.0 MiB, 100 MB pushes 133.9 -> 123.4 MiB).
+# WHARF_MALLOC_MMAP_THRESHOLD=0 leaves glibc's defaults. Other C libraries have no mallopt: nothing
+# is changed there.
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+MMAP_THRESHOLD_BYTES = int(os.environ.get("WHARF_MALLOC_MMAP_THRESHOLD", str(256 * 1024)))
+ARENA_MAX = int(os.environ.get("WHARF_MALLOC_ARENA_MAX", "2"))
+
+
+def _bound_malloc() -> None:
+    libc = ctypes.CDLL(None)
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is not None and MMAP_THRESHOLD_BYTES > 0:
+        mallopt(M_ARENA_MAX, ARENA_MAX)
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def post_fork(server: Any, worker: Any) -> None:
@@ -88,3 +107,4 @@ def post_fork(server: Any, worker: Any) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server.pid:  # the master died before the line above took effect
         os._exit(1)
+    _bound_malloc()
