@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.roles import require_person
 from packages_app.admin_scope import Scope
 from packages_app.events import EVENTS
 from packages_app.models import Role
@@ -65,7 +66,7 @@ def admin_scope(request: Request, kind: str, owner: str | None, package_name: st
     """An organization (no ``package_name``) or a package the caller administers; 404 to outsiders."""
     if package_name is None:
         organization = account_selectors.organization_for_member(name=owner or "", user=request.user)
-        if not account_services.is_owner(organization=organization, user=request.user):
+        if not account_services.is_owner(organization=organization, user=require_person(request.user)):
             raise exceptions.PermissionDenied(f"Only the organization's owners manage its {what}.")
         return Scope(title=organization.name, namespace=organization.name)
     package, role, _ = _package(request, kind, owner, package_name)

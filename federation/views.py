@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
+from accounts.roles import require_person
 from accounts.services import is_owner
 from errors import PermissionRefused
 from ui import page_errors
@@ -31,7 +32,7 @@ from .models import TrustedIssuer
 
 def _owned(request: HttpRequest, name: str) -> Any:
     organization = org_selectors.organization_for_member(name=name, user=request.user)
-    if not is_owner(organization=organization, user=request.user):
+    if not is_owner(organization=organization, user=require_person(request.user)):
         raise PermissionRefused("Only the organization's owners can manage CI issuers.")
     return organization
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, namespace_role
+from accounts.roles import Role, namespace_role, require_person
 from accounts.selectors import organizations_of
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
@@ -27,7 +27,9 @@ from . import selectors, services
 def repositories(request: HttpRequest) -> HttpResponse:
     """The viewer's repositories, and a form to create one in a namespace they own."""
     owners = [request.user.username] + [
-        o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
+        o.name
+        for o in organizations_of(user=require_person(request.user))
+        if namespace_role(request.user, o.name) == Role.ADMIN
     ]
     if request.method == "POST":
         data = request.POST
