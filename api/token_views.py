@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import require_person
 from packages_app.access import Actor
 from tokens_app import selectors
 
@@ -25,5 +26,7 @@ class TokenList(ApiView):
         """List your personal access tokens, with the packages or organization each one is limited to."""
         actor = cast(Actor, request.auth)
         calling = getattr(request._request, "wharf_token_id", None)
-        rows = selectors.tokens_visible(user=request.user, only=calling if actor.reach is not None else None)
+        rows = selectors.tokens_visible(
+            user=require_person(request.user), only=calling if actor.reach is not None else None
+        )
         return Response([selectors.token_data(t) for t in rows])

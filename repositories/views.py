@@ -37,7 +37,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
             created = services.repository_create(
                 owner=data.get("owner", ""),
                 name=data.get("name", ""),
-                user=request.user,
+                user=require_person(request.user),
                 description=data.get("description", ""),
             )
             messages.success(request, "Repository created.")
@@ -86,11 +86,11 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
                 cancel=reverse("repository", args=[owner, name]),
             )
         with page_errors.as_message(request):
-            services.collaborator_remove(repository=repo, user=request.user, username=username)
+            services.collaborator_remove(repository=repo, user=require_person(request.user), username=username)
             messages.success(request, f"Removed {username}.")
     else:
         role = request.POST.get("role", "")
         with page_errors.as_message(request):
-            services.collaborator_set(repository=repo, user=request.user, username=username, role=role)
+            services.collaborator_set(repository=repo, user=require_person(request.user), username=username, role=role)
             messages.success(request, f"{username} is a collaborator.")
     return redirect("repository", owner=owner, name=name)
