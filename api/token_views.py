@@ -16,6 +16,7 @@ from accounts.roles import require_person
 from packages_app.access import Actor
 from tokens_app import selectors
 
+from .authentication import CALLER_ID_ATTR
 from .serializers import TokenSerializer
 from .views import ERRORS, ApiView
 
@@ -25,7 +26,7 @@ class TokenList(ApiView):
     def get(self, request: Request) -> Response:
         """List your personal access tokens, with the packages or organization each one is limited to."""
         actor = cast(Actor, request.auth)
-        calling = getattr(request._request, "wharf_token_id", None)
+        calling = getattr(request._request, CALLER_ID_ATTR, None)
         rows = selectors.tokens_visible(
             user=require_person(request.user), only=calling if actor.reach is not None else None
         )
