@@ -6,6 +6,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.http import HttpRequest
 
 from errors import InvalidInput
 from throttling.addresses import client_address
@@ -15,7 +16,7 @@ from .namespaces import validate_namespace_syntax
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    def get_client_ip(self, request: Any) -> str:
+    def get_client_ip(self, request: HttpRequest) -> str:
         """allauth's per-address login limits count the address the registry's limits count
         (``throttling.addresses``: behind ``WHARF_TRUSTED_PROXIES``, the forwarded client)."""
         return client_address(request) or super().get_client_ip(request)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import Membership, Organization, Team
+from .roles import Viewer
 
 
-def organization_for_member(*, name: str, user: Any) -> Organization:
+def organization_for_member(*, name: str, user: Viewer) -> Organization:
     """An organization whose pages ``user`` may see (members only; others get the same 404 as a missing one)."""
     organization = Organization.objects.filter(name=name).first()
     if organization is None or not user.is_authenticated or not is_member(organization=organization, user=user):
@@ -18,11 +18,11 @@ def organization_for_member(*, name: str, user: Any) -> Organization:
     return organization
 
 
-def is_member(*, organization: Organization, user: Any) -> bool:
+def is_member(*, organization: Organization, user: User) -> bool:
     return Membership.objects.filter(organization=organization, user=user).exists()
 
 
-def organizations_of(*, user: Any) -> QuerySet[Organization]:
+def organizations_of(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).order_by("name")
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -13,34 +12,35 @@ from errors import Conflict, InvalidInput, PermissionRefused
 from . import selectors, signals
 from .models import ALL_VISIBILITIES, Membership, Organization, Team
 from .namespaces import validate_new_namespace
+from .roles import Viewer, require_person
 
 
-def is_owner(*, organization: Organization, user: Any) -> bool:
+def is_owner(*, organization: Organization, user: User) -> bool:
     return Membership.objects.filter(organization=organization, user=user, role=Membership.Role.OWNER).exists()
 
 
-def owned_organization(*, name: str, user: Any) -> Organization:
+def owned_organization(*, name: str, user: Viewer) -> Organization:
     """The organization ``name`` for one of its owners; a member is refused, anyone else gets the 404
     of a missing organization."""
-    organization = selectors.organization_for_member(name=name, user=user)
-    if not is_owner(organization=organization, user=user):
+    organization = selectors.organization_for_member(name=name, user=user)  # a visitor: the 404
+    if not is_owner(organization=organization, user=require_person(user)):
         raise PermissionRefused("Only the organization's owners can do that.")
     return organization
 
 
-def _require_owner(organization: Organization, actor: Any) -> None:
+def _require_owner(organization: Organization, actor: User) -> None:
     if not is_owner(organization=organization, user=actor):
         raise PermissionRefused("Only the organization's owners can do that.")
 
 
-def _user_named(username: str) -> Any:
+def _user_named(username: str) -> User:
     user = get_user_model().objects.filter(username=username.strip().lower()).first()
     if user is None:
         raise InvalidInput(f"There is no user named “{username}”.", code="unknown_user")
     return user
 
 
-def organization_create(*, name: str, owner: Any, description: str = "") -> Organization:
+def organization_create(*, name: str, owner: User, description: str = "") -> Organization:
     """A new organization whose creator is its first owner."""
     validate_new_namespace(name)
     with transaction.atomic():
@@ -50,7 +50,7 @@ def organization_create(*, name: str, owner: Any, description: str = "") -> Orga
 
 
 def member_add(
-    *, organization: Organization, actor: Any, username: str, role: str = Membership.Role.MEMBER
+    *, organization: Organization, actor: User, username: str, role: str = Membership.Role.MEMBER
 ) -> Membership:
     _require_owner(organization, actor)
     if role not in Membership.Role.values:
@@ -67,11 +67,11 @@ def member_add(
     return membership
 
 
-def _owners_left_without(organization: Organization, user: Any) -> int:
+def _owners_left_without(organization: Organization, user: User) -> int:
     return Membership.objects.filter(organization=organization, role=Membership.Role.OWNER).exclude(user=user).count()
 
 
-def member_set_role(*, organization: Organization, actor: Any, username: str, role: str) -> Membership:
+def member_set_role(*, organization: Organization, actor: User, username: str, role: str) -> Membership:
     _require_owner(organization, actor)
     if role not in Membership.Role.values:
         raise InvalidInput("Unknown role.", code="role")
@@ -86,7 +86,7 @@ def member_set_role(*, organization: Organization, actor: Any, username: str, ro
     return membership
 
 
-def member_remove(*, organization: Organization, actor: Any, username: str) -> None:
+def member_remove(*, organization: Organization, actor: User, username: str) -> None:
     _require_owner(organization, actor)
     membership = Membership.objects.filter(organization=organization, user__username=username).first()
     if membership is None:
@@ -100,7 +100,7 @@ def member_remove(*, organization: Organization, actor: Any, username: str) -> N
         signals.announce(namespace=organization.name, user=actor, action=signals.MEMBER_REMOVE, detail=username)
 
 
-def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
+def team_create(*, organization: Organization, actor: User, name: str) -> Team:
     _require_owner(organization, actor)
     slug = slugify(name)
     if not slug:
@@ -112,7 +112,7 @@ def team_create(*, organization: Organization, actor: Any, name: str) -> Team:
     return team
 
 
-def team_member_add(*, team: Team, actor: Any, username: str) -> None:
+def team_member_add(*, team: Team, actor: User, username: str) -> None:
     _require_owner(team.organization, actor)
     user = _user_named(username)
     if not Membership.objects.filter(organization=team.organization, user=user).exists():
@@ -122,7 +122,7 @@ def team_member_add(*, team: Team, actor: Any, username: str) -> None:
     signals.announce(namespace=team.organization.name, user=actor, action=signals.TEAM_MEMBER_ADD, detail=detail)
 
 
-def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
+def team_member_remove(*, team: Team, actor: User, username: str) -> None:
     _require_owner(team.organization, actor)
     removed = list(team.members.filter(username=username))
     team.members.remove(*removed)
@@ -132,7 +132,7 @@ def team_member_remove(*, team: Team, actor: Any, username: str) -> None:
 
 
 def organization_set_package_policy(
-    *, organization: Organization, actor: Any, member_visibilities: list[str], inherit_access_by_default: bool
+    *, organization: Organization, actor: User, member_visibilities: list[str], inherit_access_by_default: bool
 ) -> Organization:
     """Which visibilities members may give packages (and create them with), and whether new packages
     inherit access from a linked repository (REGISTRY.md "Packages, visibility and access"). Owners only."""

@@ -4,8 +4,7 @@ app above it. Sent inside the change's transaction, so the record commits or rol
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.dispatch import Signal
 
 # The changes, by the action names the audit log keeps (``packages_app.models.AuditEvent.Action``).
@@ -20,5 +19,5 @@ TEAM_MEMBER_REMOVE = "team.member.remove"
 organization_changed = Signal()
 
 
-def announce(*, namespace: str, user: Any, action: str, detail: str = "") -> None:
+def announce(*, namespace: str, user: User, action: str, detail: str = "") -> None:
     organization_changed.send(sender=None, namespace=namespace, user=user, action=action, detail=detail)

@@ -18,6 +18,7 @@ from ui.confirm import confirm_page, confirmed
 from . import selectors, services
 from .forms import MemberForm, OrganizationForm, TeamForm, TeamMemberForm
 from .models import Organization
+from .roles import require_person
 
 
 def _owned(request: HttpRequest, name: str) -> Organization:
@@ -32,7 +33,9 @@ def organization_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         with page_errors.onto(form):
-            services.organization_create(name=data["name"], owner=request.user, description=data["description"])
+            services.organization_create(
+                name=data["name"], owner=require_person(request.user), description=data["description"]
+            )
             return redirect("organization", name=data["name"])
     return render(request, "accounts/organization_new.html", {"form": form})
 
@@ -43,7 +46,7 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
         "organization": organization,
         "memberships": selectors.memberships_of(organization=organization),
         "teams": organization.teams.order_by("name"),
-        "is_owner": services.is_owner(organization=organization, user=request.user),
+        "is_owner": services.is_owner(organization=organization, user=require_person(request.user)),
         "member_form": forms_.get("member_form") or MemberForm(),
         "team_form": forms_.get("team_form") or TeamForm(),
         "visibility_choices": [("private", "Private"), ("internal", "Internal"), ("public", "Public")],
@@ -54,7 +57,7 @@ def _organization_page(request: HttpRequest, name: str, **forms_: forms.Form) ->
 @login_required
 def organization_list(request: HttpRequest) -> HttpResponse:
     """The organizations the person belongs to, and a way to create one."""
-    organizations = selectors.organizations_of(user=request.user)
+    organizations = selectors.organizations_of(user=require_person(request.user))
     return render(request, "accounts/organization_list.html", {"organizations": organizations})
 
 
@@ -72,7 +75,7 @@ def member_add(request: HttpRequest, name: str) -> HttpResponse:
         with page_errors.onto(form):
             services.member_add(
                 organization=organization,
-                actor=request.user,
+                actor=require_person(request.user),
                 username=form.cleaned_data["username"],
                 role=form.cleaned_data["role"],
             )
@@ -96,11 +99,14 @@ def member_change(request: HttpRequest, name: str, username: str) -> HttpRespons
         )
     with page_errors.as_message(request):
         if removing:
-            services.member_remove(organization=organization, actor=request.user, username=username)
+            services.member_remove(organization=organization, actor=require_person(request.user), username=username)
             messages.success(request, f"Removed {username} from {organization.name}.")
         else:
             membership = services.member_set_role(
-                organization=organization, actor=request.user, username=username, role=request.POST.get("role", "")
+                organization=organization,
+                actor=require_person(request.user),
+                username=username,
+                role=request.POST.get("role", ""),
             )
             messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
     return redirect("organization", name=name)
@@ -113,7 +119,9 @@ def team_add(request: HttpRequest, name: str) -> HttpResponse:
     form = TeamForm(request.POST)
     if form.is_valid():
         with page_errors.onto(form):
-            services.team_create(organization=organization, actor=request.user, name=form.cleaned_data["name"])
+            services.team_create(
+                organization=organization, actor=require_person(request.user), name=form.cleaned_data["name"]
+            )
             messages.success(request, f"Created the team {form.cleaned_data['name']}.")
             return redirect("organization", name=name)
     return _organization_page(request, name, team_form=form)
@@ -125,13 +133,15 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
     team_ = selectors.team_of(organization=organization, slug=slug)
     form = TeamMemberForm(request.POST or None)
     if request.method == "POST":
-        if not services.is_owner(organization=organization, user=request.user):
+        if not services.is_owner(organization=organization, user=require_person(request.user)):
             raise PermissionRefused
         if request.POST.get("remove"):
             return _team_member_remove(request, team_)
         if form.is_valid():
             with page_errors.onto(form):
-                services.team_member_add(team=team_, actor=request.user, username=form.cleaned_data["username"])
+                services.team_member_add(
+                    team=team_, actor=require_person(request.user), username=form.cleaned_data["username"]
+                )
                 messages.success(request, f"Added {form.cleaned_data['username']} to {team_.name}.")
                 return redirect("team", name=name, slug=slug)
     context = {
@@ -139,7 +149,7 @@ def team(request: HttpRequest, name: str, slug: str) -> HttpResponse:
         "team": team_,
         "members": team_.members.order_by("username"),
         "form": form,
-        "is_owner": services.is_owner(organization=organization, user=request.user),
+        "is_owner": services.is_owner(organization=organization, user=require_person(request.user)),
     }
     return render(request, "accounts/team.html", context)
 
@@ -154,7 +164,7 @@ def _team_member_remove(request: HttpRequest, team_: Any) -> HttpResponse:
             button="Remove from team",
             cancel=f"/orgs/{team_.organization.name}/teams/{team_.slug}",
         )
-    services.team_member_remove(team=team_, actor=request.user, username=username)
+    services.team_member_remove(team=team_, actor=require_person(request.user), username=username)
     messages.success(request, f"Removed {username} from {team_.name}.")
     return redirect("team", name=team_.organization.name, slug=team_.slug)
 
@@ -167,7 +177,7 @@ def package_policy(request: HttpRequest, name: str) -> HttpResponse:
     with page_errors.as_message(request):
         services.organization_set_package_policy(
             organization=organization,
-            actor=request.user,
+            actor=require_person(request.user),
             member_visibilities=request.POST.getlist("member_visibilities"),
             inherit_access_by_default=request.POST.get("inherit_access_by_default") == "on",
         )

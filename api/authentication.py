@@ -4,9 +4,9 @@ bounds which packages it sees (outside it, a package answers 404 as a missing on
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from packages_app.access import Actor
 from tokens_app import credentials
@@ -14,10 +14,11 @@ from tokens_app.base import TokenRejected
 from tokens_app.models import PersonalAccessToken
 
 _ACCEPTED = (PersonalAccessToken,)  # the REST API takes personal access tokens only
+CALLER_ID_ATTR = "wharf_token_id"  # set on the Django request: the id of the token that called
 
 
 class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request: Any) -> tuple[Any, Actor] | None:
+    def authenticate(self, request: Request) -> tuple[User | None, Actor] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         try:
             if header.lower().startswith(("bearer ", "token ")):
@@ -28,8 +29,8 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
                 return None
         except TokenRejected as exc:
             raise exceptions.AuthenticationFailed(exc.reason) from None
-        request._request.wharf_token_id = found.token.pk  # which token called (GET /api/user/tokens)
+        setattr(request._request, CALLER_ID_ATTR, found.token.pk)  # which token called (GET /api/user/tokens)
         return found.actor.user, found.actor
 
-    def authenticate_header(self, request: Any) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="wharf-api"'

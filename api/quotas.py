@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import require_person
 from packages_app import quotas
 
 from . import serializers as s
@@ -46,14 +47,14 @@ class QuotaView(ApiView):
         """The storage a user or an organization uses and its quota."""
         self.actor(request, READ)
         namespace, _ = _owner(request, kind, owner)
-        return Response(quota_data(quotas.usage_for(namespace=namespace, user=request.user)))
+        return Response(quota_data(quotas.usage_for(namespace=namespace, user=require_person(request.user))))
 
     @extend_schema(request=QuotaWriteSerializer, responses={200: QuotaSerializer, 422: s.MessageSerializer, **ERRORS})
     def patch(self, request: Request, kind: str, owner: str | None = None) -> Response:
         """Set a namespace's own storage quota (site staff only)."""
         self.actor(request, WRITE)
         namespace, _ = _owner(request, kind, owner)
-        quotas.require_quota_admin(namespace=namespace, user=request.user)
+        quotas.require_quota_admin(namespace=namespace, user=require_person(request.user))
         body = QuotaWriteSerializer(data=request.data)
         if not body.is_valid():
             return Response({"message": "limit_bytes must be a whole number of bytes, 0 or more, or null."}, 422)

@@ -9,6 +9,7 @@ import django_stubs_ext
 from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from packages_app import selectors
 from packages_app.models import Manifest, Package, Role, Visibility
@@ -17,7 +18,7 @@ from packages_app.models import Manifest, Package, Role, Visibility
 django_stubs_ext.monkeypatch(extra_classes=[serializers.Serializer])
 
 
-def _absolute(request: Any, path: str) -> str:
+def _absolute(request: Request, path: str) -> str:
     """An absolute URL on WHARF_PUBLIC_URL (the request's Host header never decides it)."""
     return f"{settings.WHARF_PUBLIC_URL}{path}"
 
@@ -49,12 +50,12 @@ class PackageSerializer(serializers.Serializer[Any]):
     deleted_at = serializers.DateTimeField(allow_null=True)
 
 
-def package_url(request: Any, package: Package, owner_type: str) -> str:
+def package_url(request: Request, package: Package, owner_type: str) -> str:
     scope = "orgs" if owner_type == "Organization" else "users"
     return _absolute(request, f"/api/{scope}/{package.namespace}/packages/container/{quote(package.path, safe='')}")
 
 
-def package_data(request: Any, package: Package, owner_type: str) -> dict[str, Any]:
+def package_data(request: Request, package: Package, owner_type: str) -> dict[str, Any]:
     repository = package.repository
     return {
         "id": package.id,
@@ -101,7 +102,7 @@ class VersionSerializer(serializers.Serializer[Any]):
     metadata = VersionMetadataSerializer()
 
 
-def version_data(request: Any, manifest: Manifest, owner_type: str) -> dict[str, Any]:
+def version_data(request: Request, manifest: Manifest, owner_type: str) -> dict[str, Any]:
     package = manifest.package
     return {
         "id": manifest.id,

@@ -11,6 +11,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import require_person
 from packages_app import tag_rules
 from packages_app.admin_scope import Scope
 from packages_app.models import TagRule
@@ -61,7 +62,7 @@ class TagRuleList(TagRuleApiView):
         body = TagRuleWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rule = tag_rules.tag_rule_create(
-            user=request.user, namespace=scope.namespace, package=scope.package, **body.validated_data
+            user=require_person(request.user), namespace=scope.namespace, package=scope.package, **body.validated_data
         )
         return Response(rule_data(rule), status=status.HTTP_201_CREATED)
 
@@ -73,5 +74,5 @@ class TagRuleDetail(TagRuleApiView):
         rule = tag_rules.tag_rules_of(namespace=scope.namespace, package=scope.package).filter(id=int(rule_id)).first()
         if rule is None:
             raise exceptions.NotFound(NOT_FOUND)
-        tag_rules.tag_rule_delete(user=request.user, rule=rule)
+        tag_rules.tag_rule_delete(user=require_person(request.user), rule=rule)
         return Response(status=status.HTTP_204_NO_CONTENT)

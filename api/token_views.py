@@ -12,9 +12,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import require_person
 from packages_app.access import Actor
 from tokens_app import selectors
 
+from .authentication import CALLER_ID_ATTR
 from .serializers import TokenSerializer
 from .views import ERRORS, ApiView
 
@@ -24,6 +26,8 @@ class TokenList(ApiView):
     def get(self, request: Request) -> Response:
         """List your personal access tokens, with the packages or organization each one is limited to."""
         actor = cast(Actor, request.auth)
-        calling = getattr(request._request, "wharf_token_id", None)
-        rows = selectors.tokens_visible(user=request.user, only=calling if actor.reach is not None else None)
+        calling = getattr(request._request, CALLER_ID_ATTR, None)
+        rows = selectors.tokens_visible(
+            user=require_person(request.user), only=calling if actor.reach is not None else None
+        )
         return Response([selectors.token_data(t) for t in rows])

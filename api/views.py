@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization
+from accounts.roles import require_person
 from packages_app import selectors
 from packages_app.access import Actor, inherits_access
 from packages_app.models import Package, Role, Visibility
@@ -127,9 +128,9 @@ class PackageDetail(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if "visibility" in data:
-            package_set_visibility(package=package, user=request.user, visibility=data["visibility"])
+            package_set_visibility(package=package, user=require_person(request.user), visibility=data["visibility"])
         if "readme" in data:
-            package_set_readme(package=package, user=request.user, readme=data["readme"])
+            package_set_readme(package=package, user=require_person(request.user), readme=data["readme"])
         return Response(s.package_data(request, package, owner_type))
 
     @extend_schema(responses={204: None, 400: s.MessageSerializer, **ERRORS})
@@ -269,7 +270,10 @@ class AccessGrant(ApiView):
         body = s.RoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         access_grant(
-            package=package, user=request.user, role=body.validated_data["role"], **_who(grantee_type, grantee)
+            package=package,
+            user=require_person(request.user),
+            role=body.validated_data["role"],
+            **_who(grantee_type, grantee),
         )
         return Response(_access(package))
 
@@ -279,7 +283,7 @@ class AccessGrant(ApiView):
     ) -> Response:
         self.actor(request, WRITE)
         package, _, _ = _package(request, kind, owner, package_name)
-        access_revoke(package=package, user=request.user, **_who(grantee_type, grantee))
+        access_revoke(package=package, user=require_person(request.user), **_who(grantee_type, grantee))
         return Response(_access(package))
 
 

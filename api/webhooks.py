@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.roles import require_person
 from packages_app.admin_scope import Scope
 from packages_app.events import EVENTS
 from packages_app.models import Role
@@ -65,7 +66,7 @@ def admin_scope(request: Request, kind: str, owner: str | None, package_name: st
     """An organization (no ``package_name``) or a package the caller administers; 404 to outsiders."""
     if package_name is None:
         organization = account_selectors.organization_for_member(name=owner or "", user=request.user)
-        if not account_services.is_owner(organization=organization, user=request.user):
+        if not account_services.is_owner(organization=organization, user=require_person(request.user)):
             raise exceptions.PermissionDenied(f"Only the organization's owners manage its {what}.")
         return Scope(title=organization.name, namespace=organization.name)
     package, role, _ = _package(request, kind, owner, package_name)
@@ -105,7 +106,7 @@ class HookList(HookApiView):
         if "url" not in data:
             raise exceptions.ValidationError("url is required.")
         hook = services.webhook_create(
-            user=request.user,
+            user=require_person(request.user),
             namespace=scope.namespace,
             package=scope.package,
             url=data["url"],
@@ -126,7 +127,7 @@ class HookDetail(HookApiView):
         hook, data = self.hook(request, kwargs), _body(request)
         services.webhook_update(
             webhook=hook,
-            user=request.user,
+            user=require_person(request.user),
             url=data.get("url"),
             events_=data.get("events"),
             secret=data.get("secret"),
@@ -136,14 +137,14 @@ class HookDetail(HookApiView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, **kwargs: Any) -> Response:
-        services.webhook_delete(webhook=self.hook(request, kwargs), user=request.user)
+        services.webhook_delete(webhook=self.hook(request, kwargs), user=require_person(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class HookPing(HookApiView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, **kwargs: Any) -> Response:
-        delivery = services.webhook_ping(webhook=self.hook(request, kwargs), user=request.user)
+        delivery = services.webhook_ping(webhook=self.hook(request, kwargs), user=require_person(request.user))
         return Response(delivery_data(delivery), status=status.HTTP_202_ACCEPTED)
 
 
@@ -160,5 +161,5 @@ class DeliveryAttempt(HookApiView):
         """Redeliver: send a logged delivery's body again, as a new delivery."""
         hook = self.hook(request, kwargs)
         delivery = selectors.delivery_get(hook=hook, delivery_id=int(kwargs["delivery_id"]))
-        again = services.delivery_redeliver(delivery=delivery, user=request.user)
+        again = services.delivery_redeliver(delivery=delivery, user=require_person(request.user))
         return Response(delivery_data(again), status=status.HTTP_202_ACCEPTED)

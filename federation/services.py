@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -72,7 +73,7 @@ def _binding(organization: Organization, repository: str, packages: list[str]) -
 def issuer_register(
     *,
     organization: Organization,
-    user: Any,
+    user: User,
     name: str,
     issuer: str,
     audience: str,
@@ -104,7 +105,7 @@ def issuer_register(
     )
 
 
-def issuer_delete(*, organization: Organization, user: Any, issuer_id: int) -> None:
+def issuer_delete(*, organization: Organization, user: User, issuer_id: int) -> None:
     """Stop trusting an issuer; the credentials it was exchanged for stop working at once."""
     if not is_owner(organization=organization, user=user):
         raise PermissionRefused("Only the organization's owners can remove CI issuers.")

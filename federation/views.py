@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as org_selectors
+from accounts.roles import require_person
 from accounts.services import is_owner
 from errors import PermissionRefused
 from ui import page_errors
@@ -31,7 +32,7 @@ from .models import TrustedIssuer
 
 def _owned(request: HttpRequest, name: str) -> Any:
     organization = org_selectors.organization_for_member(name=name, user=request.user)
-    if not is_owner(organization=organization, user=request.user):
+    if not is_owner(organization=organization, user=require_person(request.user)):
         raise PermissionRefused("Only the organization's owners can manage CI issuers.")
     return organization
 
@@ -42,7 +43,7 @@ def issuers(request: HttpRequest, name: str) -> HttpResponse:
     form = TrustedIssuerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with page_errors.onto(form):
-            services.issuer_register(organization=organization, user=request.user, **form.arguments())
+            services.issuer_register(organization=organization, user=require_person(request.user), **form.arguments())
             messages.success(request, f"CI jobs whose tokens {form.cleaned_data['name']} signs can now log in.")
             return redirect("ci-issuers", name=organization.name)
     rows = TrustedIssuer.objects.filter(organization=organization).select_related("repository")
@@ -60,7 +61,7 @@ def issuer_delete(request: HttpRequest, name: str, issuer_id: int) -> HttpRespon
         question = f"Stop trusting {issuer.name}? CI jobs it vouches for can no longer log in."
         cancel = reverse("ci-issuers", args=[organization.name])
         return confirm_page(request, title="Remove issuer", question=question, button="Remove issuer", cancel=cancel)
-    services.issuer_delete(organization=organization, user=request.user, issuer_id=issuer_id)
+    services.issuer_delete(organization=organization, user=require_person(request.user), issuer_id=issuer_id)
     messages.success(request, "Issuer removed: its CI credentials no longer work.")
     return redirect("ci-issuers", name=organization.name)
 

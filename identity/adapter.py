@@ -15,6 +15,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
+from django.http import HttpRequest
 
 from accounts.namespaces import validate_new_namespace
 from errors import InvalidInput
@@ -46,13 +47,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 return found.user, address.email
         return None
 
-    def populate_user(self, request: Any, sociallogin: Any, data: dict[str, Any]) -> Any:
+    def populate_user(self, request: HttpRequest, sociallogin: Any, data: dict[str, Any]) -> Any:
         user = super().populate_user(request, sociallogin, data)
         name = preferred_name(sociallogin)
         user.username = name if not name_problem(name) else ""
         return user
 
-    def is_auto_signup_allowed(self, request: Any, sociallogin: Any) -> bool:
+    def is_auto_signup_allowed(self, request: HttpRequest, sociallogin: Any) -> bool:
         name = preferred_name(sociallogin)
         problem = name_problem(name)
         if problem:

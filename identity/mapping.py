@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.models import Membership, Organization, Team
@@ -20,7 +20,7 @@ from .config import GroupRule
 log = logging.getLogger(__name__)
 
 
-def apply_groups(*, user: Any, groups: Iterable[str], rules: list[GroupRule], via: str) -> list[str]:
+def apply_groups(*, user: User, groups: Iterable[str], rules: list[GroupRule], via: str) -> list[str]:
     """Apply ``rules`` for ``groups``; returns what changed (``acme:owner``, ``acme/backend``)."""
     held = set(groups)
     changes: list[str] = []
@@ -36,7 +36,7 @@ def apply_groups(*, user: Any, groups: Iterable[str], rules: list[GroupRule], vi
     return changes
 
 
-def _membership(user: Any, organization: Organization, role: str, via: str) -> list[str]:
+def _membership(user: User, organization: Organization, role: str, via: str) -> list[str]:
     membership, created = Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
@@ -50,7 +50,7 @@ def _membership(user: Any, organization: Organization, role: str, via: str) -> l
     return []
 
 
-def _team(user: Any, organization: Organization, slug: str, via: str) -> list[str]:
+def _team(user: User, organization: Organization, slug: str, via: str) -> list[str]:
     team, _ = Team.objects.get_or_create(organization=organization, slug=slug, defaults={"name": slug})
     if team.members.filter(id=user.id).exists():
         return []

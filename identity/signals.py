@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from .mapping import apply_groups
 
@@ -19,7 +21,7 @@ def _claims(sociallogin: Any) -> dict[str, Any]:
     return claims or data
 
 
-def on_social_login(sender: Any, request: Any, user: Any, sociallogin: Any = None, **kwargs: Any) -> None:
+def on_social_login(sender: Any, request: HttpRequest, user: User, sociallogin: Any = None, **kwargs: Any) -> None:
     """Apply the OpenID provider's group map to the person who just signed in with it."""
     if sociallogin is None:
         return

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from accounts.models import Membership
 from accounts.roles import Viewer, person
@@ -65,7 +65,7 @@ class Reach:
 
 @dataclass(frozen=True)
 class Actor:
-    user: Any = None  # None: anonymous
+    user: User | None = None  # None: anonymous
     scopes: frozenset[str] | None = None  # None: not limited by a token (a browser session)
     grants: dict[str, frozenset[str]] | None = None  # a bearer token's per-repository actions
     repository_id: int | None = None  # an automation token's source repository (then user is None)
@@ -100,7 +100,7 @@ def _open_registry() -> bool:
     return bool(settings.WHARF_ANONYMOUS_PUSH)
 
 
-def package_role(user: Any, package: Package) -> Role | None:
+def package_role(user: User | None, package: Package) -> Role | None:
     """The strongest role ``user`` (None: anonymous) holds on ``package`` (rules: ``packages_app.roles``)."""
     return roles.role_on(user, roles.gather_for(user, package))
 
@@ -127,7 +127,7 @@ def automation_can_create(repository_id: int, namespace: str) -> bool:
     return SourceRepository.objects.filter(id=repository_id, owner=namespace).exists()
 
 
-def can_create(user: Any, namespace: str) -> bool:
+def can_create(user: User | None, namespace: str) -> bool:
     """Whether ``user`` may create a package in ``namespace``: their own; an organization's owners; its
     members while the organization lets members create packages with at least one visibility."""
     if user is None:
@@ -150,7 +150,7 @@ class Seen:
 
 
 def role_allows(
-    user: Any, name: str, action: Action, *, repository_id: int | None = None, fixed_role: Role | None = None
+    user: User | None, name: str, action: Action, *, repository_id: int | None = None, fixed_role: Role | None = None
 ) -> bool:
     """The roles alone, before any token's scopes or grants (``repository_id``: an automation token's;
     ``fixed_role``: a CI credential's role on the existing packages it reaches — it creates none)."""
@@ -158,7 +158,7 @@ def role_allows(
 
 
 def _role_decision(
-    user: Any, name: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
+    user: User | None, name: str, action: Action, *, repository_id: int | None, fixed_role: Role | None
 ) -> tuple[bool, int | None]:
     """Whether the roles allow ``action``, and the id of the package if it exists (only such a decision
     may be remembered: a name that does not exist yet can be created by someone else in the meantime).

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.roles import require_person
 
 from . import selectors as package_selectors
 from .exceptions import PermissionRefused
@@ -39,7 +40,7 @@ class Scope:
 def admin_scope(request: HttpRequest, org: str | None, name: str | None, *, what: str, page: str = "hooks") -> Scope:
     if org is not None:
         organization = account_selectors.organization_for_member(name=org, user=request.user)
-        if not account_services.is_owner(organization=organization, user=request.user):
+        if not account_services.is_owner(organization=organization, user=require_person(request.user)):
             raise PermissionRefused(f"Only the organization's owners manage its {what}.")
         return Scope(title=organization.name, namespace=organization.name, page=page)
     package, role = package_selectors.package_for_page(name=name or "", user=request.user)  # NameUnknown: 404

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.dispatch import receiver
@@ -19,23 +20,27 @@ from .models import AuditEvent, Package
 PER_PAGE = 50
 
 
-def audit_record(*, package: Package, action: str, user: Any = None, actor: str = "", detail: str = "") -> AuditEvent:
+def audit_record(
+    *, package: Package, action: str, user: User | None = None, actor: str = "", detail: str = ""
+) -> AuditEvent:
     """One line of the audit log: who (``actor`` names an automation token or anonymous caller) did what."""
     return _write(package, package.namespace, action=action, user=user, actor=actor, detail=detail)
 
 
-def org_event_record(*, namespace: str, user: Any, action: str, detail: str = "") -> AuditEvent:
+def org_event_record(*, namespace: str, user: User, action: str, detail: str = "") -> AuditEvent:
     """An organization's event with no package (membership and team changes, announced by accounts)."""
     return _write(None, namespace, action=action, user=user, actor="", detail=detail)
 
 
 @receiver(organization_changed, dispatch_uid="wharf-audit-organization-changed")
-def record_organization_change(*, namespace: str, user: Any, action: str, detail: str = "", **_: Any) -> None:
+def record_organization_change(*, namespace: str, user: User, action: str, detail: str = "", **_: Any) -> None:
     """What accounts announces (``accounts.signals``) goes into the organization's log."""
     org_event_record(namespace=namespace, user=user, action=action, detail=detail)
 
 
-def _write(package: Package | None, namespace: str, *, action: str, user: Any, actor: str, detail: str) -> AuditEvent:
+def _write(
+    package: Package | None, namespace: str, *, action: str, user: User | None, actor: str, detail: str
+) -> AuditEvent:
     who = actor or (user.username if user is not None else "anonymous")
     return AuditEvent.objects.create(
         package=package,

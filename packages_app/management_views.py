@@ -49,11 +49,13 @@ def package_access(request: HttpRequest, name: str) -> HttpResponse:
                 cancel=_settings_url(name, "access"),
             )
         with page_errors.as_message(request):
-            grant_services.access_revoke(package=package, user=request.user, **who)
+            grant_services.access_revoke(package=package, user=require_person(request.user), **who)
             messages.success(request, "Access removed.")
     else:
         with page_errors.as_message(request):
-            grant_services.access_grant(package=package, user=request.user, role=request.POST.get("role", ""), **who)
+            grant_services.access_grant(
+                package=package, user=require_person(request.user), role=request.POST.get("role", ""), **who
+            )
             messages.success(request, "Access granted.")
     return redirect(_settings_url(name, "access"))
 

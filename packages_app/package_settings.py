@@ -6,8 +6,8 @@ The REST API calls the same functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from .access import require_package_admin
@@ -20,7 +20,7 @@ from .retention import Planned, retention_preview
 MAX_PROTECTED_CHARS = 2000
 
 
-def package_set_readme(*, package: Package, user: Any, readme: str) -> Package:
+def package_set_readme(*, package: Package, user: User | None, readme: str) -> Package:
     """Set (or clear, with an empty text) the package's markdown README."""
     require_package_admin(package, user, "change its README")
     text = readme.replace("\r\n", "\n").strip()
@@ -64,7 +64,9 @@ def _describe(rule: RetentionRule) -> str:
     return "; ".join(parts) + ("" if rule.enabled else " (disabled)")
 
 
-def retention_rule_save(*, package: Package, user: Any, data: RuleInput, rule_id: int | None = None) -> RetentionRule:
+def retention_rule_save(
+    *, package: Package, user: User | None, data: RuleInput, rule_id: int | None = None
+) -> RetentionRule:
     """Create a retention rule, or change rule ``rule_id`` of this package."""
     require_package_admin(package, user, "change its retention rules")
     _checked(data)
@@ -82,7 +84,7 @@ def retention_rule_save(*, package: Package, user: Any, data: RuleInput, rule_id
     return rule
 
 
-def retention_rule_delete(*, package: Package, user: Any, rule_id: int) -> None:
+def retention_rule_delete(*, package: Package, user: User | None, rule_id: int) -> None:
     require_package_admin(package, user, "change its retention rules")
     with transaction.atomic():
         rule = _rule(package, rule_id)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
 
 from accounts import selectors as account_selectors
@@ -164,7 +164,7 @@ def usage_of(namespace: str) -> Usage:
     return Usage(namespace=namespace, used_bytes=_measure(namespace).used, limit_bytes=limit, source=source)
 
 
-def _readable_by(namespace: str, user: Any) -> bool:
+def _readable_by(namespace: str, user: User) -> bool:
     """A namespace's usage is the person's own, their organization's (members), or any for site staff."""
     if user.is_staff or user.get_username() == namespace:
         return True
@@ -172,14 +172,14 @@ def _readable_by(namespace: str, user: Any) -> bool:
     return organization is not None and account_selectors.is_member(organization=organization, user=user)
 
 
-def usage_for(*, namespace: str, user: Any) -> Usage:
+def usage_for(*, namespace: str, user: User) -> Usage:
     """The usage ``user`` may read; anyone else gets what a missing owner gets (``NameUnknown``)."""
     if not _readable_by(namespace, user):
         raise NameUnknown(detail={"name": namespace})
     return usage_of(namespace)
 
 
-def require_quota_admin(*, namespace: str, user: Any) -> None:
+def require_quota_admin(*, namespace: str, user: User) -> None:
     """Only site staff change a limit; others who may read the usage are refused (``Denied``), anyone
     else gets what a missing owner gets."""
     if not _readable_by(namespace, user):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Max, Q
 
 from accounts.models import Membership
@@ -32,7 +33,7 @@ class Facts:
     collaborator: int | None = None  # the best collaborator role on the linked repository
 
 
-def _membership(user: Any, namespace: str) -> Any:
+def _membership(user: User, namespace: str) -> Membership | None:
 
     if user.username == namespace:
         return None
@@ -43,7 +44,7 @@ def _best(queryset: Any) -> int | None:
     return queryset.aggregate(best=Max("role"))["best"]  # type: ignore[no-any-return]
 
 
-def gather(user: Any, name: str) -> Facts:
+def gather(user: User | None, name: str) -> Facts:
     """Every fact about ``user`` and ``name``, in the same four queries whether ``name`` exists or not."""
     package = Package.objects.filter(name=name).select_related("repository").first()
     if user is None:
@@ -55,7 +56,7 @@ def gather(user: Any, name: str) -> Facts:
     return Facts(package, _membership(user, name.split("/", 1)[0]), _best(granted), _best(collaborator))
 
 
-def gather_for(user: Any, package: Package) -> Facts:
+def gather_for(user: User | None, package: Package) -> Facts:
     """The facts for a package already loaded (pages, lists): only the lookups its rules need."""
     if user is None:
         return Facts(package)
@@ -77,7 +78,7 @@ def _is_owner(membership: Any) -> bool:
     return membership is not None and membership.role == Membership.Role.OWNER
 
 
-def _namespace_admin(user: Any, namespace: str, facts: Facts) -> bool:
+def _namespace_admin(user: User, namespace: str, facts: Facts) -> bool:
     """Admin of ``namespace``: its user, or an owner of the organization (looked up again only for a
     namespace other than the package's)."""
     if user.username == namespace:
@@ -88,7 +89,7 @@ def _namespace_admin(user: Any, namespace: str, facts: Facts) -> bool:
     return _is_owner(_membership(user, namespace))
 
 
-def role_on(user: Any, facts: Facts) -> Role | None:
+def role_on(user: User | None, facts: Facts) -> Role | None:
     """The strongest role ``user`` (None: anonymous) holds on ``facts.package`` (REGISTRY.md "Packages,
     visibility and access")."""
     package = facts.package
@@ -110,7 +111,7 @@ def role_on(user: Any, facts: Facts) -> Role | None:
     return Role(max(roles)) if roles else None
 
 
-def may_create(user: Any, namespace: str, facts: Facts) -> bool:
+def may_create(user: User | None, namespace: str, facts: Facts) -> bool:
     """Whether ``user`` may create a package in ``namespace``: their own; an organization's owners; its
     members while the organization lets members create packages with at least one visibility."""
     if user is None:

@@ -9,12 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.roles import Viewer
 from accounts.roles import person as signed_in
 from repositories.models import RepositoryCollaborator
 
@@ -235,7 +237,7 @@ def _first_of_each_digest(descriptors: list[dict[str, Any]]) -> list[dict[str, A
     return unique
 
 
-def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
+def upload_get(*, name: str, upload_id: str, user: User | None = None) -> Upload:
     """An upload session, only through the repository and for the user that opened it; to anyone
     else it does not exist. A session idle longer than WHARF_UPLOAD_TIMEOUT does not exist either,
     whether or not the expiry job has removed it yet."""
@@ -256,7 +258,7 @@ def upload_get(*, name: str, upload_id: str, user: Any = None) -> Upload:
 # ``access.package_role`` alone; these functions only ask it.
 
 
-def package_for_page(*, name: str, user: Any) -> tuple[Package, Role]:
+def package_for_page(*, name: str, user: Viewer | None) -> tuple[Package, Role]:
     """The package and the viewer's role on it. NameUnknown, exactly as for a package that does not
     exist, when the viewer cannot read it (REGISTRY.md "Packages, visibility and access")."""
     package = Package.objects.filter(name=name).first()
@@ -266,7 +268,7 @@ def package_for_page(*, name: str, user: Any) -> tuple[Package, Role]:
     return package, role
 
 
-def _readable(user: Any, packages: Iterable[Package]) -> list[Package]:
+def _readable(user: Viewer | None, packages: Iterable[Package]) -> list[Package]:
     person = signed_in(user)
     return [p for p in packages if package_role(person, p) is not None]
 
@@ -288,12 +290,12 @@ def owner_is_organization(*, namespace: str) -> bool:
 # A package the caller cannot read, a deleted one and one that never existed are all NameUnknown.
 
 
-def package_readable(*, name: str, user: Any) -> tuple[Package, Role]:
+def package_readable(*, name: str, user: Viewer | None) -> tuple[Package, Role]:
     """A live package ``user`` may read, with their role; NameUnknown otherwise."""
     return package_for_page(name=name, user=user)
 
 
-def packages_readable(*, namespaces: list[str], user: Any, visibility: str = "") -> list[Package]:
+def packages_readable(*, namespaces: list[str], user: Viewer | None, visibility: str = "") -> list[Package]:
     """The live packages of ``namespaces`` that ``user`` may read, by name; ``visibility`` filters."""
     packages = Package.objects.filter(namespace__in=namespaces).select_related("repository").order_by("name")
     if visibility:
@@ -301,16 +303,17 @@ def packages_readable(*, namespaces: list[str], user: Any, visibility: str = "")
     return _readable(user, packages)
 
 
-def package_deleted(*, name: str, user: Any) -> Package:
+def package_deleted(*, name: str, user: Viewer | None) -> Package:
     """The most recently deleted package ``name`` (within WHARF_DELETED_RETENTION_DAYS) that ``user`` administered."""
     cutoff = deleted_cutoff()
     package = Package.all_objects.filter(name=name, deleted_at__gt=cutoff).order_by("-deleted_at").first()
-    if package is None or signed_in(user) is None or package_role(user, package) != Role.ADMIN:
+    admin = signed_in(user)
+    if package is None or admin is None or package_role(admin, package) != Role.ADMIN:
         raise NameUnknown()
     return package
 
 
-def packages_deleted(*, namespace: str, user: Any) -> list[Package]:
+def packages_deleted(*, namespace: str, user: Viewer | None) -> list[Package]:
     """Packages of ``namespace`` deleted within WHARF_DELETED_RETENTION_DAYS that ``user`` may restore
     (their admins)."""
     cutoff = deleted_cutoff()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from . import selectors
@@ -25,7 +26,7 @@ def _admin_of(request: HttpRequest, name: str) -> Package:
     return package
 
 
-def settings_context(package: Package, user: Any) -> dict[str, Any]:
+def settings_context(package: Package, user: User | None) -> dict[str, Any]:
     """What the access, repository, danger-zone and audit sections of the settings page show."""
     return {
         "access_entries": selectors.package_access(package=package),

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from accounts.roles import require_person
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
@@ -24,7 +25,7 @@ def package_readme(request: HttpRequest, name: str) -> HttpResponse:
     package = _admin_of(request, name)
     readme = request.POST.get("readme", "")
     with page_errors.as_message(request):
-        package_settings.package_set_readme(package=package, user=request.user, readme=readme)
+        package_settings.package_set_readme(package=package, user=require_person(request.user), readme=readme)
         messages.success(request, "README saved." if readme.strip() else "README removed.")
     return redirect(_settings_url(name, "readme"))
 
@@ -68,12 +69,12 @@ def package_retention(request: HttpRequest, name: str) -> HttpResponse:
                 cancel=_settings_url(name, "retention"),
             )
         with page_errors.as_message(request):
-            package_settings.retention_rule_delete(package=package, user=request.user, rule_id=rule_id)
+            package_settings.retention_rule_delete(package=package, user=require_person(request.user), rule_id=rule_id)
             messages.success(request, "Retention rule removed.")
         return redirect(_settings_url(name, "retention"))
     with page_errors.as_message(request):
         package_settings.retention_rule_save(
-            package=package, user=request.user, data=_rule_input(request), rule_id=rule_id
+            package=package, user=require_person(request.user), data=_rule_input(request), rule_id=rule_id
         )
         messages.success(request, "Retention rule saved. Garbage collection applies it on its next run.")
     return redirect(_settings_url(name, "retention"))

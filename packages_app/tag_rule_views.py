@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.roles import require_person
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
 
@@ -26,7 +27,7 @@ def rules(request: HttpRequest, org: str | None = None, name: str | None = None)
     if request.method == "POST":
         with page_errors.as_message(request):
             tag_rules.tag_rule_create(
-                user=request.user,
+                user=require_person(request.user),
                 namespace=scope.namespace,
                 package=scope.package,
                 pattern=request.POST.get("pattern", ""),
@@ -52,6 +53,6 @@ def rule_delete(request: HttpRequest, rule_id: int, org: str | None = None, name
         return confirm_page(
             request, title="Remove tag rule", question=question, button="Remove rule", cancel=scope.url()
         )
-    tag_rules.tag_rule_delete(user=request.user, rule=rule)
+    tag_rules.tag_rule_delete(user=require_person(request.user), rule=rule)
     messages.success(request, "Tag rule removed.")
     return redirect(scope.url())

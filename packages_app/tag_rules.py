@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from accounts.models import Team
@@ -49,7 +49,7 @@ def describe(rule: TagRule) -> str:
     return f"{rule.kind} tag rule “{rule.pattern}” of {scope}"
 
 
-def _may_touch_protected(rule: TagRule, package: Package, user: Any) -> bool:
+def _may_touch_protected(rule: TagRule, package: Package, user: User | None) -> bool:
     if user is None:
         return False
     if package_role(user, package) == Role.ADMIN:
@@ -67,7 +67,7 @@ def _refusal(rule: TagRule, tag: str, what: str) -> TagRuleDenied:
 def check(
     *,
     package: Package,
-    user: Any,
+    user: User | None,
     creating: Iterable[str] = (),
     moving: Iterable[str] = (),
     deleting: Iterable[str] = (),
@@ -89,10 +89,11 @@ def check(
 # --- managing rules (admins) -----------------------------------------------------------------------
 
 
-def _require_admin(user: Any, namespace: str, package: Package | None) -> None:
+def _require_admin(user: User | None, namespace: str, package: Package | None) -> User:
     role = None if user is None else (package_role(user, package) if package else namespace_role(user, namespace))
-    if role != Role.ADMIN:
+    if user is None or role != Role.ADMIN:
         raise PermissionRefused("Only admins can change tag rules.")
+    return user
 
 
 def _clean_pattern(pattern: str) -> str:
@@ -108,7 +109,7 @@ def _clean_pattern(pattern: str) -> str:
     return pattern
 
 
-def _audit(rule: TagRule, user: Any, detail: str) -> None:
+def _audit(rule: TagRule, user: User, detail: str) -> None:
     package = rule.package
     AuditEvent.objects.create(
         package=package,
@@ -131,10 +132,10 @@ def _team(namespace: str, slug: str) -> Team | None:
 
 
 def tag_rule_create(
-    *, user: Any, pattern: str, kind: str, namespace: str = "", package: Package | None = None, team: str = ""
+    *, user: User | None, pattern: str, kind: str, namespace: str = "", package: Package | None = None, team: str = ""
 ) -> TagRule:
     """A rule of ``namespace`` (all its packages) or of ``package``. Admins only; audited."""
-    _require_admin(user, namespace, package)
+    admin = _require_admin(user, namespace, package)
     if kind not in TagRule.Kind.values:
         raise InvalidInput("Choose immutable or protected.", code="kind")
     if team and kind != TagRule.Kind.PROTECTED:
@@ -146,15 +147,15 @@ def tag_rule_create(
         pattern=_clean_pattern(pattern),
         kind=kind,
         team=_team(owner, team),
-        created_by=user,
+        created_by=admin,
     )
-    _audit(rule, user, f"added {describe(rule)}" + (f" (team {team})" if team else ""))
+    _audit(rule, admin, f"added {describe(rule)}" + (f" (team {team})" if team else ""))
     return rule
 
 
-def tag_rule_delete(*, user: Any, rule: TagRule) -> None:
-    _require_admin(user, rule.namespace, rule.package)
-    _audit(rule, user, f"removed {describe(rule)}")
+def tag_rule_delete(*, user: User | None, rule: TagRule) -> None:
+    admin = _require_admin(user, rule.namespace, rule.package)
+    _audit(rule, admin, f"removed {describe(rule)}")
     rule.delete()
 
 

@@ -9,13 +9,16 @@ Callers hold the transaction; these functions only write rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from django.contrib.auth.models import User
 
 from . import tag_rules
 from .models import Manifest, Package, Tag
 
 
-def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str], user: Any) -> dict[str, str | None]:
+def tags_point(
+    *, package: Package, manifest: Manifest, names: Iterable[str], user: User | None
+) -> dict[str, str | None]:
     """Point each tag in ``names`` at ``manifest``. Returns the tags that changed, each with the digest
     it pointed at before (None: a new tag). Every tag is written, so its ``updated_at`` (garbage
     collection's grace period) is renewed even when it already pointed there."""
@@ -33,7 +36,7 @@ def tags_point(*, package: Package, manifest: Manifest, names: Iterable[str], us
     return moved
 
 
-def tag_remove(*, package: Package, name: str, user: Any) -> bool:
+def tag_remove(*, package: Package, name: str, user: User | None) -> bool:
     """Remove one tag (the version stays). False when there was no such tag."""
     if Tag.objects.filter(package=package, name=name).exists():
         tag_rules.check(package=package, user=user, deleting=[name])
@@ -41,7 +44,7 @@ def tag_remove(*, package: Package, name: str, user: Any) -> bool:
     return bool(deleted)
 
 
-def tags_remove_from(*, package: Package, manifest_ids: list[int], user: Any) -> list[str]:
+def tags_remove_from(*, package: Package, manifest_ids: list[int], user: User | None) -> list[str]:
     """Remove every tag of these versions (a version delete). Returns the first one's tag names."""
     doomed = list(Tag.objects.filter(manifest_id__in=manifest_ids).values_list("name", flat=True))
     tag_rules.check(package=package, user=user, deleting=doomed)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -63,7 +64,7 @@ LEASE_WAIT_SECONDS = LEASE_SECONDS + 1
 
 
 def upload_start(
-    *, name: str, user: Any = None, store: BlobStore | None = None, repository_id: int | None = None
+    *, name: str, user: User | None = None, store: BlobStore | None = None, repository_id: int | None = None
 ) -> Upload:
     """Open an upload session bound to one repository (and user). ``repository_id``: an automation
     token's, whose first push creates the package linked to it (``package_for_write``).
@@ -86,7 +87,7 @@ def upload_start(
     return upload
 
 
-def _create_session(package: Package, user: Any) -> Upload:
+def _create_session(package: Package, user: User | None) -> Upload:
     """A new session row, unless its owner already holds WHARF_MAX_OPEN_UPLOADS live ones: a user's (any
     of their tokens), or, for sessions without a user (anonymous, automation tokens), the package's.
 
@@ -220,7 +221,7 @@ def _commit_chunk(
 
 
 def upload_append(
-    *, name: str, upload_id: str, chunk: Chunk, store: BlobStore | None = None, user: Any = None
+    *, name: str, upload_id: str, chunk: Chunk, store: BlobStore | None = None, user: User | None = None
 ) -> Upload:
     """Append one chunk (PATCH). Returns the session with its new offset."""
     store = store or blob_store()
@@ -273,7 +274,7 @@ def upload_finish(
     digest: str,
     chunk: Chunk = Chunk(),
     store: BlobStore | None = None,
-    user: Any = None,
+    user: User | None = None,
 ) -> Blob:
     """Close a session (PUT ?digest=): append the optional last chunk, verify, and publish the blob.
 
@@ -359,7 +360,7 @@ def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobS
     return blob
 
 
-def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, user: Any = None) -> None:
+def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, user: User | None = None) -> None:
     store = store or blob_store()
     upload = upload_get(name=name, upload_id=upload_id, user=user)
     token = _take_lease(upload)
@@ -371,7 +372,7 @@ def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, 
 
 
 def blob_upload_monolithic(
-    *, name: str, digest: str, chunk: Chunk, user: Any = None, repository_id: int | None = None
+    *, name: str, digest: str, chunk: Chunk, user: User | None = None, repository_id: int | None = None
 ) -> Blob:
     """POST ?digest=: the whole blob in one request."""
     wanted = parse_digest(digest)

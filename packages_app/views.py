@@ -8,13 +8,13 @@ with the 404 page. Only its admins see its settings.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.roles import person
 from ui import page_errors
 
 from . import selectors
@@ -32,7 +32,7 @@ def _query(request: HttpRequest) -> str:
     return request.GET.get("q", "").strip()[:100]
 
 
-def _person(request: HttpRequest) -> Any:
+def _person(request: HttpRequest) -> User | None:
     return request.user if request.user.is_authenticated else None
 
 
@@ -83,7 +83,7 @@ def _settings_page(request: HttpRequest, package: Package, form: VisibilityForm 
         "visibility_form": form or VisibilityForm(package=package, organization=organization),
         "visibility_help": VISIBILITY_HELP,
     }
-    context |= settings_context(package, request.user)
+    context |= settings_context(package, person(request.user))
     return render(request, "packages_app/settings.html", context)
 
 

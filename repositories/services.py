@@ -6,11 +6,11 @@ package to a repository is ``packages_app.repository_links``; automation tokens 
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from accounts.roles import Role, namespace_role, role_named
 from errors import Conflict, InvalidInput, PermissionRefused
@@ -21,7 +21,7 @@ from .selectors import repository_role
 REPOSITORY_NAME_RE = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 
 
-def repository_create(*, owner: str, name: str, user: Any, description: str = "") -> SourceRepository:
+def repository_create(*, owner: str, name: str, user: User, description: str = "") -> SourceRepository:
     """A source repository in ``owner``'s namespace, created by one of its admins (the user themselves,
     or an organization's owners)."""
     if namespace_role(user, owner) != Role.ADMIN:
@@ -34,13 +34,13 @@ def repository_create(*, owner: str, name: str, user: Any, description: str = ""
     return SourceRepository.objects.create(owner=owner, name=name, description=description.strip(), created_by=user)
 
 
-def require_repository_admin(repository: SourceRepository, user: Any) -> None:
+def require_repository_admin(repository: SourceRepository, user: User | None) -> None:
     if repository_role(user, repository.id) != Role.ADMIN:
         raise PermissionRefused("Only the repository's admins can do that.")
 
 
 def collaborator_set(
-    *, repository: SourceRepository, user: Any, username: str, role: str | int
+    *, repository: SourceRepository, user: User | None, username: str, role: str | int
 ) -> RepositoryCollaborator:
     """Add a collaborator or change their role. Repository admins only."""
     require_repository_admin(repository, user)
@@ -53,7 +53,7 @@ def collaborator_set(
     return collaborator
 
 
-def collaborator_remove(*, repository: SourceRepository, user: Any, username: str) -> None:
+def collaborator_remove(*, repository: SourceRepository, user: User | None, username: str) -> None:
     require_repository_admin(repository, user)
     RepositoryCollaborator.objects.filter(repository=repository, user__username=username).delete()
 

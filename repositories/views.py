@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, namespace_role
+from accounts.roles import Role, namespace_role, require_person
 from accounts.selectors import organizations_of
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
@@ -27,7 +27,9 @@ from . import selectors, services
 def repositories(request: HttpRequest) -> HttpResponse:
     """The viewer's repositories, and a form to create one in a namespace they own."""
     owners = [request.user.username] + [
-        o.name for o in organizations_of(user=request.user) if namespace_role(request.user, o.name) == Role.ADMIN
+        o.name
+        for o in organizations_of(user=require_person(request.user))
+        if namespace_role(request.user, o.name) == Role.ADMIN
     ]
     if request.method == "POST":
         data = request.POST
@@ -35,7 +37,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
             created = services.repository_create(
                 owner=data.get("owner", ""),
                 name=data.get("name", ""),
-                user=request.user,
+                user=require_person(request.user),
                 description=data.get("description", ""),
             )
             messages.success(request, "Repository created.")
@@ -84,11 +86,11 @@ def repository_collaborator(request: HttpRequest, owner: str, name: str) -> Http
                 cancel=reverse("repository", args=[owner, name]),
             )
         with page_errors.as_message(request):
-            services.collaborator_remove(repository=repo, user=request.user, username=username)
+            services.collaborator_remove(repository=repo, user=require_person(request.user), username=username)
             messages.success(request, f"Removed {username}.")
     else:
         role = request.POST.get("role", "")
         with page_errors.as_message(request):
-            services.collaborator_set(repository=repo, user=request.user, username=username, role=role)
+            services.collaborator_set(repository=repo, user=require_person(request.user), username=username, role=role)
             messages.success(request, f"{username} is a collaborator.")
     return redirect("repository", owner=owner, name=name)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -37,7 +37,7 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_address(request: Any) -> str:
+def client_address(request: HttpRequest) -> str:
     """The address a per-address limit counts for ``request`` (a Django request)."""
     meta = request.META
     remote = str(meta.get("REMOTE_ADDR", ""))

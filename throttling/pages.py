@@ -4,15 +4,14 @@ client address, on by default). Sign-in, sign-up and password reset are limited 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
+from django.http import HttpRequest
 
 from . import limiter
 from .addresses import client_address
 
 
-def token_creation_wait(request: Any) -> int | None:
+def token_creation_wait(request: HttpRequest) -> int | None:
     """Count one token-creation attempt; None while within both budgets, else seconds to wait."""
     limit = int(settings.WHARF_RATE_LIMIT_TOKEN_CREATION)
     waits = [

@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
+
+from accounts.models import Organization
 from errors import InvalidInput
 from packages_app.access import can_create, package_role
 from packages_app.exceptions import NameInvalid
@@ -28,7 +31,7 @@ def split_names(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text.strip().lower()) if part]
 
 
-def clean_packages(*, user: Any, names: Iterable[str]) -> list[str]:
+def clean_packages(*, user: User, names: Iterable[str]) -> list[str]:
     """The chosen package names, each one the user may read now or create; the same refusal for a
     package that exists but is hidden from them as for one that does not exist."""
     chosen = sorted(set(names))
@@ -40,7 +43,7 @@ def clean_packages(*, user: Any, names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _reachable(user: Any, name: str) -> bool:
+def _reachable(user: User, name: str) -> bool:
     try:
         parse_name(name)
     except NameInvalid:
@@ -51,7 +54,7 @@ def _reachable(user: Any, name: str) -> bool:
     return package_role(user, package) is not None
 
 
-def clean_organization(*, user: Any, name: str) -> Any:
+def clean_organization(*, user: User, name: str) -> Organization:
     """The organization a token is limited to: one the user is a member of."""
     organization = user.organizations.filter(name=name.strip().lower()).first()
     if organization is None:

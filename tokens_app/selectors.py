@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from .models import PersonalAccessToken
 from .reach import reach_data
 
 
-def tokens_visible(*, user: Any, only: int | None = None) -> QuerySet[PersonalAccessToken]:
+def tokens_visible(*, user: User, only: int | None = None) -> QuerySet[PersonalAccessToken]:
     """The user's tokens, newest first (``only``: just that one)."""
     tokens = PersonalAccessToken.objects.filter(user=user.pk).select_related("organization")
     return tokens.filter(id=only) if only is not None else tokens
 
 
-def token_of(*, user: Any, token_id: int) -> PersonalAccessToken:
+def token_of(*, user: User, token_id: int) -> PersonalAccessToken:
     """One of ``user``'s tokens; DoesNotExist for anyone else's (the same as a missing one)."""
     return PersonalAccessToken.objects.get(user=user.pk, id=token_id)
 
@@ -37,11 +38,11 @@ def token_data(token: PersonalAccessToken) -> dict[str, Any]:
     }
 
 
-def organization_names(*, user: Any) -> list[str]:
+def organization_names(*, user: User) -> list[str]:
     """The organizations a token of ``user`` may be limited to: those they belong to."""
     return list(user.organizations.order_by("name").values_list("name", flat=True))
 
 
-def has_password(*, user: Any) -> bool:
+def has_password(*, user: User) -> bool:
     """Whether ``user`` has a Wharf password (people who sign in through a provider have none)."""
     return bool(user.has_usable_password())

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from errors import InvalidInput
@@ -40,7 +41,7 @@ class NewToken:
 
 def token_create(
     *,
-    user: Any,
+    user: User,
     note: str,
     scopes: Iterable[str],
     expires_at: datetime | None,
@@ -70,7 +71,7 @@ def token_authenticate(*, username: str, secret: str) -> PersonalAccessToken:
     return cast(PersonalAccessToken, credentials.authenticate(secret, username, only=(PersonalAccessToken,)).token)
 
 
-def token_revoke(*, user: Any, token_id: int) -> None:
+def token_revoke(*, user: User, token_id: int) -> None:
     updated = PersonalAccessToken.objects.filter(id=token_id, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

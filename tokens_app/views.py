@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.roles import require_person
 from throttling.pages import token_creation_wait
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
@@ -23,15 +24,15 @@ from .reach import reach_data
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    tokens = [(t, reach_data(t)) for t in selectors.tokens_visible(user=request.user)]
-    has_password = selectors.has_password(user=request.user)
+    tokens = [(t, reach_data(t)) for t in selectors.tokens_visible(user=require_person(request.user))]
+    has_password = selectors.has_password(user=require_person(request.user))
     return render(request, "tokens_app/token_list.html", {"tokens": tokens, "has_password": has_password})
 
 
 @login_required
 @never_cache  # the created page holds the token's only copy: keep it out of caches and history
 def token_new(request: HttpRequest) -> HttpResponse:
-    organizations = selectors.organization_names(user=request.user)
+    organizations = selectors.organization_names(user=require_person(request.user))
     form = TokenForm(request.POST or None, organizations=organizations)
     if request.method == "POST" and (wait := token_creation_wait(request)) is not None:
         form.add_error(None, f"Too many tokens created; try again in {wait} seconds.")
@@ -41,7 +42,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with page_errors.onto(form):
             new = services.token_create(
-                user=request.user,
+                user=require_person(request.user),
                 note=form.cleaned_data["note"],
                 scopes=form.cleaned_data["scopes"],
                 expires_at=form.cleaned_data["expires_at"],
@@ -56,7 +57,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of the person's tokens, after the confirm step (ui.confirm)."""
     try:
-        token = selectors.token_of(user=request.user, token_id=token_id)
+        token = selectors.token_of(user=require_person(request.user), token_id=token_id)
     except PersonalAccessToken.DoesNotExist:
         raise Http404("No such token") from None
     if not confirmed(request):
@@ -68,7 +69,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
             cancel="/settings/tokens/",
         )
     try:
-        services.token_revoke(user=request.user, token_id=token_id)
+        services.token_revoke(user=require_person(request.user), token_id=token_id)
     except PersonalAccessToken.DoesNotExist:
         raise Http404("No such token") from None
     messages.success(request, "Token revoked. Clients using it can no longer sign in.")

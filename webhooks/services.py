@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
@@ -25,7 +26,7 @@ from .transport import TargetRefused, resolve
 DELIVER_TASK = "webhooks.tasks.deliver"
 
 
-def _require_admin(user: Any, *, namespace: str = "", package: Package | None = None) -> None:
+def _require_admin(user: User | None, *, namespace: str = "", package: Package | None = None) -> None:
     if user is None:
         raise PermissionRefused("Sign in to manage webhooks.")
     role = package_role(user, package) if package is not None else namespace_role(user, namespace)
@@ -56,7 +57,7 @@ def _clean_url(url: str) -> str:
 
 def webhook_create(
     *,
-    user: Any,
+    user: User | None,
     url: str,
     events_: Iterable[str],
     secret: str = "",
@@ -81,14 +82,14 @@ def webhook_create(
     return hook
 
 
-def _require_hook_admin(webhook: Webhook, user: Any) -> None:
+def _require_hook_admin(webhook: Webhook, user: User | None) -> None:
     _require_admin(user, namespace=webhook.namespace, package=webhook.package)
 
 
 def webhook_update(
     *,
     webhook: Webhook,
-    user: Any,
+    user: User | None,
     url: str | None = None,
     events_: Iterable[str] | None = None,
     secret: str | None = None,
@@ -108,7 +109,7 @@ def webhook_update(
     return webhook
 
 
-def webhook_delete(*, webhook: Webhook, user: Any) -> None:
+def webhook_delete(*, webhook: Webhook, user: User | None) -> None:
     _require_hook_admin(webhook, user)
     webhook.delete()
 
@@ -118,14 +119,14 @@ def _queue(delivery: Delivery) -> Delivery:
     return delivery
 
 
-def webhook_ping(*, webhook: Webhook, user: Any) -> Delivery:
+def webhook_ping(*, webhook: Webhook, user: User | None) -> Delivery:
     """A ``ping`` delivery: sent on creation and on request, whatever events the hook chose."""
     _require_hook_admin(webhook, user)
     body = payloads.encode(payloads.ping(webhook))
     return _queue(Delivery.objects.create(webhook=webhook, event="ping", body=body))
 
 
-def delivery_redeliver(*, delivery: Delivery, user: Any) -> Delivery:
+def delivery_redeliver(*, delivery: Delivery, user: User | None) -> Delivery:
     """Send a logged delivery's body again, as a new delivery of its own."""
     _require_hook_admin(delivery.webhook, user)
     again = Delivery.objects.create(

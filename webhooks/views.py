@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.roles import require_person
 from packages_app.admin_scope import Scope, admin_scope
 from ui import page_errors
 from ui.confirm import confirm_page, confirmed
@@ -25,7 +26,7 @@ def _create(request: HttpRequest, scope: Scope, form: WebhookForm) -> bool:
     data = form.cleaned_data
     with page_errors.as_message(request):
         services.webhook_create(
-            user=request.user,
+            user=require_person(request.user),
             namespace=scope.namespace,
             package=scope.package,
             url=data["url"],
@@ -53,7 +54,7 @@ def _update(request: HttpRequest, hook: Webhook, form: WebhookForm) -> bool:
     with page_errors.as_message(request):
         services.webhook_update(
             webhook=hook,
-            user=request.user,
+            user=require_person(request.user),
             url=data["url"],
             events_=data["events"],
             secret=data["secret"] or None,  # an empty field keeps the secret
@@ -91,17 +92,17 @@ def hook_action(
                 request, title="Delete webhook", question=question, button="Delete webhook", cancel=scope.url(found)
             )
         with page_errors.as_message(request):
-            services.webhook_delete(webhook=found, user=request.user)
+            services.webhook_delete(webhook=found, user=require_person(request.user))
             messages.success(request, "Webhook deleted.")
         return redirect(scope.url())
     if action == "ping":
         with page_errors.as_message(request):
-            services.webhook_ping(webhook=found, user=request.user)
+            services.webhook_ping(webhook=found, user=require_person(request.user))
             messages.success(request, "Ping sent.")
     else:
         delivery = selectors.delivery_get(hook=found, delivery_id=_number(request.POST.get("delivery", "")))
         with page_errors.as_message(request):
-            services.delivery_redeliver(delivery=delivery, user=request.user)
+            services.delivery_redeliver(delivery=delivery, user=require_person(request.user))
             messages.success(request, "Redelivery sent.")
     return redirect(scope.url(found))
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from accounts.models import Organization
+from accounts.roles import Viewer
 from accounts.roles import person as signed_in
 from accounts.selectors import is_member, organizations_of
 
@@ -24,7 +25,7 @@ class HomePage:
     query: str
 
 
-def home_page(*, user: Any, query: str = "") -> HomePage:
+def home_page(*, user: Viewer | None, query: str = "") -> HomePage:
     """Public packages (searchable by name) and, for a signed-in person, their own and their organizations'."""
     person = signed_in(user)
     if person is None:
@@ -44,7 +45,7 @@ class OwnerPage:
     query: str
 
 
-def owner_page(*, owner: str, user: Any, query: str = "") -> OwnerPage:
+def owner_page(*, owner: str, user: Viewer | None, query: str = "") -> OwnerPage:
     """A user's or organization's packages that the viewer may read. NameUnknown when there is no such
     account and the viewer can read nothing there (so private packages do not reveal a namespace)."""
     organization = Organization.objects.filter(name=owner).first()
@@ -55,7 +56,6 @@ def owner_page(*, owner: str, user: Any, query: str = "") -> OwnerPage:
         raise NameUnknown()
     if query:
         packages = [p for p in packages if query.lower() in p.name.lower()]
-    member = (
-        organization is not None and signed_in(user) is not None and is_member(organization=organization, user=user)
-    )
+    viewer = signed_in(user)
+    member = organization is not None and viewer is not None and is_member(organization=organization, user=viewer)
     return OwnerPage(owner, organization, member, packages, query)

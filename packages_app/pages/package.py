@@ -9,13 +9,14 @@ given (with its own scheme); the description label is plain text, the README is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
+
+from accounts.roles import Viewer
 
 from ..kinds import speaking_tags
 from ..models import DownloadCount, Package, Role, Tag
@@ -59,7 +60,7 @@ class PackagePage:
         return self.role >= Role.ADMIN
 
 
-def package_page(*, name: str, user: Any) -> PackagePage:
+def package_page(*, name: str, user: Viewer | None) -> PackagePage:
     """Everything the package page shows; NameUnknown for a package the viewer cannot read."""
     package, role = package_for_page(name=name, user=user)
     tag = install_tag(package=package)
@@ -123,7 +124,7 @@ class PackageOverview:
         return self.page.is_admin
 
 
-def package_overview(*, name: str, user: Any) -> PackageOverview:
+def package_overview(*, name: str, user: Viewer | None) -> PackageOverview:
     """The package page; NameUnknown for a package the viewer cannot read."""
     page = package_page(name=name, user=user)
     package = page.package

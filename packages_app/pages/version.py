@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db.models import Sum
 
+from accounts.roles import Viewer
+
 from .. import selectors
 from ..exceptions import ManifestUnknown
 from ..manifests import INDEX_TYPES
@@ -156,7 +158,7 @@ def _downloads(manifest: Manifest) -> int:
     return int(DownloadCount.objects.filter(manifest=manifest).aggregate(n=Sum("count"))["n"] or 0)
 
 
-def version_detail(*, name: str, user: Any, version_id: int) -> VersionDetail:
+def version_detail(*, name: str, user: Viewer | None, version_id: int) -> VersionDetail:
     """A version's page; NameUnknown / ManifestUnknown for what the viewer may not see (a deleted
     version is shown to the package's admins only, who may restore it)."""
     package, role = selectors.package_for_page(name=name, user=user)

@@ -3,8 +3,7 @@ restored version's blobs again. Upload sessions are ``packages_app.uploads``."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ def link_blob(package_id: int, blob: Blob) -> None:
 
 
 def blob_mount(
-    *, name: str, digest: str, source: str, user: Any = None, repository_id: int | None = None
+    *, name: str, digest: str, source: str, user: User | None = None, repository_id: int | None = None
 ) -> Blob | None:
     """Link a blob the caller can read in ``source`` into ``name`` (spec "Mounting a blob").
     ``repository_id``: an automation token's (``package_for_write``).

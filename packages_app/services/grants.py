@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from accounts.models import Membership, Team
 from accounts.roles import role_named
@@ -41,7 +42,7 @@ def _grantee(package: Package, *, username: str = "", team: str = "") -> dict[st
 
 
 def access_grant(
-    *, package: Package, user: Any, role: str | int, username: str = "", team: str = ""
+    *, package: Package, user: User | None, role: str | int, username: str = "", team: str = ""
 ) -> PackagePermission:
     """Give a user or a team read / write / admin on ``package`` (replacing a role they held). Admins only."""
     require_package_admin(package, user, "change who has access")
@@ -53,7 +54,7 @@ def access_grant(
     return permission
 
 
-def access_revoke(*, package: Package, user: Any, username: str = "", team: str = "") -> None:
+def access_revoke(*, package: Package, user: User | None, username: str = "", team: str = "") -> None:
     """Remove a user's or team's role on ``package``. Admins only."""
     require_package_admin(package, user, "change who has access")
     filters = {"user__username": username} if username else {"team__slug": team}

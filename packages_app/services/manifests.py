@@ -4,8 +4,8 @@ digest, and counting pulls."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -64,7 +64,7 @@ def manifest_put(
     body: bytes,
     content_type: str,
     tags: Iterable[str] = (),
-    user: Any = None,
+    user: User | None = None,
     actor: str = "",
     repository_id: int | None = None,
 ) -> tuple[Manifest, ParsedManifest]:

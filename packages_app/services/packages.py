@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -31,7 +32,7 @@ from ..models import (
 )
 
 
-def package_for_write(*, name: str, user: Any = None, repository_id: int | None = None) -> Package:
+def package_for_write(*, name: str, user: User | None = None, repository_id: int | None = None) -> Package:
     """The package ``name``, created (private, administered by its publisher) by the first push.
     Its visibility, access inheritance and repository link follow ``new_package_fields``.
 
@@ -60,7 +61,7 @@ def package_for_write(*, name: str, user: Any = None, repository_id: int | None 
     return package
 
 
-def new_package_fields(*, name: str, user: Any, repository_id: int | None = None) -> dict[str, Any]:
+def new_package_fields(*, name: str, user: User | None, repository_id: int | None = None) -> dict[str, Any]:
     """A new package's row: private unless the organization lets its members create only less private
     ones; inheriting access as the organization chose; linked to the pushing automation token's
     repository (``repository_id``) when it belongs to the package's owner, else to ``OWNER/REPO`` for a
@@ -86,7 +87,7 @@ def _is_organization(namespace: str) -> bool:
     return Organization.objects.filter(name=namespace).exists()
 
 
-def allowed_visibilities(*, namespace: str, user: Any) -> list[str]:
+def allowed_visibilities(*, namespace: str, user: User | None) -> list[str]:
     """The visibilities ``user`` may give a package of ``namespace``: all of them for a user's own
     namespace and an organization's owners; for its members, what the organization allows."""
     organization = Organization.objects.filter(name=namespace).first()
@@ -95,10 +96,10 @@ def allowed_visibilities(*, namespace: str, user: Any) -> list[str]:
     return [v for v in Visibility.values if v in organization.member_visibilities]
 
 
-def package_set_visibility(*, package: Package, user: Any, visibility: str) -> Package:
+def package_set_visibility(*, package: Package, user: User | None, visibility: str) -> Package:
     """Change visibility: admins only; as on ghcr.io, a public package cannot become private again.
     An organization's members (not its owners) may only choose the visibilities it allows them."""
-    if package_role(user, package) != Role.ADMIN:
+    if user is None or package_role(user, package) != Role.ADMIN:  # None: no admin (package_role asks nothing)
         raise PermissionRefused("Only the package's admins can change its visibility.")
     if visibility not in Visibility.values:
         raise InvalidInput("Choose private, internal or public.", code="visibility")
