@@ -108,11 +108,13 @@ def package_role(user: User | None, package: Package) -> Role | None:
 inherits_access = roles.inherits_access
 
 
-def require_package_admin(package: Package, user: Viewer | None, what: str) -> None:
-    """PermissionRefused unless ``user`` (None or a visitor: never) is one of ``package``'s admins."""
+def require_package_admin(package: Package, user: Viewer | None, what: str) -> User:
+    """``user`` as a signed-in person if they are one of ``package``'s admins (None or a visitor: never);
+    else PermissionRefused, saying they cannot do ``what``."""
     admin = person(user)
     if admin is None or package_role(admin, package) != Role.ADMIN:
         raise PermissionRefused(f"Only the package's admins can {what}.")
+    return admin
 
 
 def automation_role(repository_id: int, package: Package) -> Role | None:
@@ -123,7 +125,7 @@ def automation_role(repository_id: int, package: Package) -> Role | None:
 
 
 def automation_can_create(repository_id: int, namespace: str) -> bool:
-
+    """An automation token creates packages only in its own repository's owner's namespace."""
     return SourceRepository.objects.filter(id=repository_id, owner=namespace).exists()
 
 

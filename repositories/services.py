@@ -34,9 +34,10 @@ def repository_create(*, owner: str, name: str, user: User, description: str = "
     return SourceRepository.objects.create(owner=owner, name=name, description=description.strip(), created_by=user)
 
 
-def require_repository_admin(repository: SourceRepository, user: User | None) -> None:
+def require_repository_admin(repository: SourceRepository, user: User | None, what: str = "do that") -> None:
+    """PermissionRefused unless ``user`` is one of ``repository``'s admins (``what``: the refused act)."""
     if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionRefused("Only the repository's admins can do that.")
+        raise PermissionRefused(f"Only the repository's admins can {what}.")
 
 
 def collaborator_set(

@@ -14,10 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from accounts.roles import Role
-from errors import PermissionRefused
 from repositories.models import SourceRepository
-from repositories.selectors import repository_role
+from repositories.services import require_repository_admin
 
 from .models import AutomationToken
 
@@ -31,8 +29,7 @@ class NewAutomationToken:
 def automation_token_issue(*, repository: SourceRepository, user: User) -> NewAutomationToken:
     """A short-lived (``WHARF_AUTOMATION_TOKEN_SECONDS``) token for ``repository``, issued by one of its
     admins; its plaintext is returned once and never stored."""
-    if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionRefused("Only the repository's admins can issue its automation tokens.")
+    require_repository_admin(repository, user, "issue its automation tokens")
     expires_at = timezone.now() + timedelta(seconds=settings.WHARF_AUTOMATION_TOKEN_SECONDS)
     token, plaintext = AutomationToken.issue(repository=repository, created_by=user, expires_at=expires_at)
     return NewAutomationToken(token, plaintext)
@@ -43,8 +40,7 @@ def automation_token_revoke(*, repository: SourceRepository, token_id: int, user
     once (Basic and ``/token``; registry tokens it was exchanged for within
     ``WHARF_REGISTRY_AUTH_CACHE_SECONDS``). Revoking a revoked token changes nothing. Another
     repository's token, or a missing one, is ``AutomationToken.DoesNotExist``."""
-    if repository_role(user, repository.id) != Role.ADMIN:
-        raise PermissionRefused("Only the repository's admins can revoke its automation tokens.")
+    require_repository_admin(repository, user, "revoke its automation tokens")
     token = AutomationToken.objects.filter(id=token_id, repository=repository).first()
     if token is None:
         raise AutomationToken.DoesNotExist()

@@ -16,7 +16,7 @@ from accounts.roles import namespace_role
 from repositories.models import SourceRepository
 
 from .. import events
-from ..access import Action, Actor, can, package_role, require_package_admin
+from ..access import Action, Actor, can, require_package_admin
 from ..audit import audit_record
 from ..exceptions import DeleteRefused, InvalidInput, PermissionRefused
 from ..models import (
@@ -99,14 +99,13 @@ def allowed_visibilities(*, namespace: str, user: User | None) -> list[str]:
 def package_set_visibility(*, package: Package, user: User | None, visibility: str) -> Package:
     """Change visibility: admins only; as on ghcr.io, a public package cannot become private again.
     An organization's members (not its owners) may only choose the visibilities it allows them."""
-    if user is None or package_role(user, package) != Role.ADMIN:  # None: no admin (package_role asks nothing)
-        raise PermissionRefused("Only the package's admins can change its visibility.")
+    admin = require_package_admin(package, user, "change its visibility")
     if visibility not in Visibility.values:
         raise InvalidInput("Choose private, internal or public.", code="visibility")
     if package.visibility == Visibility.PUBLIC and visibility != Visibility.PUBLIC:
         raise InvalidInput("A public package cannot be made private or internal again.", code="public")
     if visibility != package.visibility and visibility not in allowed_visibilities(
-        namespace=package.namespace, user=user
+        namespace=package.namespace, user=admin
     ):
         raise InvalidInput(f"This organization does not let members make packages {visibility}.", code="policy")
     if visibility == Visibility.INTERNAL and not _is_organization(package.namespace):
@@ -114,10 +113,10 @@ def package_set_visibility(*, package: Package, user: User | None, visibility: s
     old = package.visibility
     package.visibility = visibility
     package.save(update_fields=["visibility", "updated_at"])
-    audit_record(package=package, user=user, action=AuditEvent.Action.VISIBILITY, detail=f"{old} → {visibility}")
+    audit_record(package=package, user=admin, action=AuditEvent.Action.VISIBILITY, detail=f"{old} → {visibility}")
     if old != visibility:
         data = {"visibility_from": old}
-        events.emit(events.VISIBILITY_CHANGED, package=package, actor=user.username, data=data)
+        events.emit(events.VISIBILITY_CHANGED, package=package, actor=admin.username, data=data)
     return package
 
 
