@@ -233,7 +233,7 @@ def _roles_allow(actor: Actor, name: str, action: Action, seen: Seen | None = No
 
 def _live_package_id(name: str) -> int | None:
     """The id of the live package ``name``: a remembered decision holds only for the package it was made on."""
-    return Package.objects.filter(name=name).values_list("id", flat=True).first()
+    return Package.objects.id_of(name)
 
 
 def may_pull(actor: Actor, package: Package) -> bool:

@@ -20,6 +20,7 @@ from accounts.roles import Viewer
 from accounts.roles import person as signed_in
 from repositories.models import RepositoryCollaborator
 
+from . import sql as statements
 from .access import Seen, inherits_access, package_role
 from .exceptions import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown, RegistryError
 from .kinds import deleted_versions, versions
@@ -70,28 +71,6 @@ class PulledManifest:
     package: Seen
 
 
-_MANIFEST_COLUMNS = (
-    'SELECT "packages_app_manifest"."id", "packages_app_manifest"."digest", "packages_app_manifest"."media_type", '
-    '"packages_app_manifest"."size", "packages_app_manifest"."content", "packages_app_package"."id", '
-    '"packages_app_package"."visibility" '
-)
-# Deleted versions and the versions of a deleted package are gone to the registry (REGISTRY.md "Deleting").
-_MANIFEST_BY_DIGEST = (
-    _MANIFEST_COLUMNS + 'FROM "packages_app_manifest" INNER JOIN "packages_app_package" '
-    'ON "packages_app_manifest"."package_id" = "packages_app_package"."id" '
-    'WHERE "packages_app_package"."name" = %s AND "packages_app_package"."deleted_at" IS NULL '
-    'AND "packages_app_manifest"."digest" = %s AND "packages_app_manifest"."deleted_at" IS NULL LIMIT 1'
-)
-_MANIFEST_BY_TAG = (
-    _MANIFEST_COLUMNS + 'FROM "packages_app_manifest" INNER JOIN "packages_app_tag" '
-    'ON "packages_app_tag"."manifest_id" = "packages_app_manifest"."id" INNER JOIN "packages_app_package" '
-    'ON "packages_app_tag"."package_id" = "packages_app_package"."id" '
-    'AND "packages_app_manifest"."package_id" = "packages_app_package"."id" '
-    'WHERE "packages_app_package"."name" = %s AND "packages_app_package"."deleted_at" IS NULL '
-    'AND "packages_app_tag"."name" = %s AND "packages_app_manifest"."deleted_at" IS NULL LIMIT 1'
-)
-
-
 def _valid_digest(reference: str) -> bool:
     try:
         parse_digest(reference)
@@ -107,9 +86,9 @@ def manifest_find(*, name: str, reference: str) -> PulledManifest | None:
     if is_digest_reference(reference):
         if not _valid_digest(reference):
             return None
-        sql = _MANIFEST_BY_DIGEST
+        sql = statements.MANIFEST_BY_DIGEST
     else:
-        sql = _MANIFEST_BY_TAG
+        sql = statements.MANIFEST_BY_TAG
     with connection.cursor() as cursor:
         cursor.execute(sql, [name, reference])
         row = cursor.fetchone()
@@ -135,18 +114,6 @@ def manifest_get_by_name(*, name: str, reference: str) -> PulledManifest:
     return manifest
 
 
-_BLOB_BY_NAME = (
-    'SELECT "packages_app_blob"."id", "packages_app_blob"."size", "packages_app_blob"."storage_key", '
-    '"packages_app_package"."id", "packages_app_package"."visibility", EXISTS(SELECT 1 FROM '
-    '"packages_app_blobreview" WHERE "packages_app_blobreview"."blob_id" = "packages_app_blob"."id" '
-    'AND "packages_app_blobreview"."queued_at" < %s) FROM "packages_app_blob" INNER JOIN "packages_app_packageblob" '
-    'ON "packages_app_packageblob"."blob_id" = "packages_app_blob"."id" INNER JOIN "packages_app_package" '
-    'ON "packages_app_packageblob"."package_id" = "packages_app_package"."id" '
-    'WHERE "packages_app_blob"."digest" = %s AND "packages_app_package"."name" = %s '
-    'AND "packages_app_package"."deleted_at" IS NULL LIMIT 1'
-)
-
-
 def blob_find(*, name: str, digest: str) -> tuple[Blob, Seen] | None:
     """The blob ``digest`` as the live package ``name`` links it, with the package's id and visibility,
     in one query written out; the blob is annotated ``review_due_soon`` (``reviews``). None also, without
@@ -154,7 +121,7 @@ def blob_find(*, name: str, digest: str) -> tuple[Blob, Seen] | None:
     if not _valid_digest(digest):
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_BLOB_BY_NAME, [due_soon_cutoff(), digest, name])
+        cursor.execute(statements.BLOB_BY_NAME, [due_soon_cutoff(), digest, name])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -245,9 +212,15 @@ def upload_get(*, name: str, upload_id: str, user: User | None = None) -> Upload
         key = uuid.UUID(upload_id)
     except ValueError:
         raise BlobUploadUnknown() from None
-    owner = {"user": user} if user is not None else {"user__isnull": True}
-    live = Upload.objects.filter(live_uploads())
-    upload = live.filter(id=key, package__name=name, package__deleted_at__isnull=True, **owner).first()
+    now = timezone.now()
+    prep = Upload._meta.get_field("updated_at").get_db_prep_value
+    since, now_db = prep(now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT), connection), prep(now, connection)
+    params = [Upload._meta.pk.get_db_prep_value(key, connection), name, since, now_db]
+    if user is not None:
+        found = Upload.objects.raw(statements.UPLOAD_OF_USER, [*params, user.pk])
+    else:
+        found = Upload.objects.raw(statements.UPLOAD_WITHOUT_USER, params)
+    upload = next(iter(found), None)
     if upload is None:
         raise BlobUploadUnknown()
     return upload

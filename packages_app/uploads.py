@@ -36,11 +36,11 @@ from .exceptions import (
     UploadRangeInvalid,
 )
 from .hashing import ResumableHash
-from .models import Blob, Package, Upload
+from .models import Blob, Upload
 from .names import Digest, parse_digest
 from .selectors import live_uploads, upload_get
-from .services.blobs import link_blob
-from .services.packages import package_for_write
+from .services.blobs import blob_create_or_lock, link_blob
+from .services.packages import package_id_for_write
 from .storage import BlobStore, blob_store
 
 
@@ -74,8 +74,8 @@ def upload_start(
     reached the row (S3's multipart id) is found by ``upload_expiry``'s sweep.
     """
     store = store or blob_store()
-    package = package_for_write(name=name, user=user, repository_id=repository_id)
-    upload = _create_session(package, user)
+    package_id = package_id_for_write(name=name, user=user, repository_id=repository_id)
+    upload = _create_session(package_id, user)
     try:
         state = store.start(str(upload.id))
     except BaseException:
@@ -87,7 +87,7 @@ def upload_start(
     return upload
 
 
-def _create_session(package: Package, user: User | None) -> Upload:
+def _create_session(package_id: int, user: User | None) -> Upload:
     """A new session row, unless its owner already holds WHARF_MAX_OPEN_UPLOADS live ones: a user's (any
     of their tokens), or, for sessions without a user (anonymous, automation tokens), the package's.
 
@@ -97,14 +97,14 @@ def _create_session(package: Package, user: User | None) -> Upload:
     """
     limit = settings.WHARF_MAX_OPEN_UPLOADS
     if limit:
-        mine = {"user": user} if user is not None else {"user__isnull": True, "package": package}
+        mine = {"user": user} if user is not None else {"user__isnull": True, "package_id": package_id}
         held = Upload.objects.filter(live_uploads(), **mine).count()
         if held >= limit:
             raise TooManyUploads(
                 f"{held} upload sessions are open, the most this registry allows; finish or cancel one first",
                 detail={"limit": limit},
             )
-    return Upload.objects.create(package=package, user=user)
+    return Upload.objects.create(package_id=package_id, user=user)
 
 
 def _take_lease(upload: Upload) -> uuid.UUID:
@@ -349,9 +349,7 @@ def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobS
     garbage collection deleting it finishes first; then this upload's bytes make a new row.
     """
     with transaction.atomic():
-        blob, created = Blob.objects.select_for_update(no_key=True).get_or_create(
-            digest=digest, defaults={"size": size, "storage_key": key}
-        )
+        blob, created = blob_create_or_lock(digest, size, key)
         link_blob(upload.package_id, blob)
         Upload.objects.filter(id=upload.id).delete()
     upload.lease_token = None  # the session is gone with its lease

@@ -4,10 +4,11 @@ restored version's blobs again. Upload sessions are ``packages_app.uploads``."""
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import quotas
+from .. import sql as statements
 from ..exceptions import BlobUnknown, Unsupported
 from ..models import Blob, Manifest, Package, PackageBlob
 from ..names import parse_digest
@@ -25,6 +26,28 @@ def link_blob(package_id: int, blob: Blob) -> None:
         unique_fields=["package", "blob"],
         update_fields=["created_at"],
     )
+
+
+def blob_create_or_lock(digest: str, size: int, key: str) -> tuple[Blob, bool]:
+    """The row of ``digest`` and whether it is new: a new one for an upload's verified bytes at ``key``
+    (one INSERT … ON CONFLICT DO NOTHING, which waits for a concurrent insert or delete of that digest to
+    end), or the existing one, locked (NO KEY UPDATE) so that a garbage collection cannot delete it
+    before the caller's transaction links it. Call inside that transaction."""
+    while True:
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(statements.BLOB_INSERT, [digest, size, key, _CREATED_AT.get_db_prep_value(now, connection)])
+            row = cursor.fetchone()
+        if row is not None:
+            return Blob.from_db(connection.alias, _BLOB_FIELDS, [row[0], digest, size, key, now]), True
+        existing = Blob.objects.select_for_update(no_key=True).filter(digest=digest).first()
+        if existing is not None:
+            return existing, False
+        # Gone between the two statements (a garbage collection deleted it): insert it again.
+
+
+_BLOB_FIELDS = ["id", "digest", "size", "storage_key", "created_at"]
+_CREATED_AT = Blob._meta.get_field("created_at")
 
 
 def blob_mount(

@@ -61,6 +61,12 @@ def package_for_write(*, name: str, user: User | None = None, repository_id: int
     return package
 
 
+def package_id_for_write(*, name: str, user: User | None = None, repository_id: int | None = None) -> int:
+    """``package_for_write``'s id, without loading the row when the package exists (every upload POST)."""
+    found = Package.objects.id_of(name)
+    return found if found is not None else package_for_write(name=name, user=user, repository_id=repository_id).id
+
+
 def new_package_fields(*, name: str, user: User | None, repository_id: int | None = None) -> dict[str, Any]:
     """A new package's row: private unless the organization lets its members create only less private
     ones; inheriting access as the organization chose; linked to the pushing automation token's

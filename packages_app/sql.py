@@ -1,0 +1,69 @@
+"""The registry's hottest statements, written out. Each runs on nearly every request of its kind
+(pulls: manifest and blob lookups; pushes: the package id, the upload session, the new blob row), and
+building it with the ORM cost more Python time than PostgreSQL spent running it (``bench/README.md``,
+"Where a request's time goes"). Everything else goes through the ORM. Plain SQL that SQLite runs too;
+identifiers quoted as Django quotes them. The tables' columns are the models' (``models/registry.py``):
+a migration that renames one must change these, and the tests of each caller fail until it does."""
+
+from __future__ import annotations
+
+# The live package ``name``'s id (``LivePackageManager.id_of``): the write requests' gate.
+LIVE_PACKAGE_ID = 'SELECT "id" FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
+
+# A manifest by digest or by tag (``selectors.manifest_find``), with its package's id and visibility.
+_MANIFEST_COLUMNS = (
+    'SELECT "packages_app_manifest"."id", "packages_app_manifest"."digest", "packages_app_manifest"."media_type", '
+    '"packages_app_manifest"."size", "packages_app_manifest"."content", "packages_app_package"."id", '
+    '"packages_app_package"."visibility" '
+)
+# Deleted versions and the versions of a deleted package are gone to the registry (REGISTRY.md "Deleting").
+MANIFEST_BY_DIGEST = (
+    _MANIFEST_COLUMNS + 'FROM "packages_app_manifest" INNER JOIN "packages_app_package" '
+    'ON "packages_app_manifest"."package_id" = "packages_app_package"."id" '
+    'WHERE "packages_app_package"."name" = %s AND "packages_app_package"."deleted_at" IS NULL '
+    'AND "packages_app_manifest"."digest" = %s AND "packages_app_manifest"."deleted_at" IS NULL LIMIT 1'
+)
+MANIFEST_BY_TAG = (
+    _MANIFEST_COLUMNS + 'FROM "packages_app_manifest" INNER JOIN "packages_app_tag" '
+    'ON "packages_app_tag"."manifest_id" = "packages_app_manifest"."id" INNER JOIN "packages_app_package" '
+    'ON "packages_app_tag"."package_id" = "packages_app_package"."id" '
+    'AND "packages_app_manifest"."package_id" = "packages_app_package"."id" '
+    'WHERE "packages_app_package"."name" = %s AND "packages_app_package"."deleted_at" IS NULL '
+    'AND "packages_app_tag"."name" = %s AND "packages_app_manifest"."deleted_at" IS NULL LIMIT 1'
+)
+
+# A blob as the live package ``name`` links it (``selectors.blob_find``), with the package's id and
+# visibility and whether its review is due.
+BLOB_BY_NAME = (
+    'SELECT "packages_app_blob"."id", "packages_app_blob"."size", "packages_app_blob"."storage_key", '
+    '"packages_app_package"."id", "packages_app_package"."visibility", EXISTS(SELECT 1 FROM '
+    '"packages_app_blobreview" WHERE "packages_app_blobreview"."blob_id" = "packages_app_blob"."id" '
+    'AND "packages_app_blobreview"."queued_at" < %s) FROM "packages_app_blob" INNER JOIN "packages_app_packageblob" '
+    'ON "packages_app_packageblob"."blob_id" = "packages_app_blob"."id" INNER JOIN "packages_app_package" '
+    'ON "packages_app_packageblob"."package_id" = "packages_app_package"."id" '
+    'WHERE "packages_app_blob"."digest" = %s AND "packages_app_package"."name" = %s '
+    'AND "packages_app_package"."deleted_at" IS NULL LIMIT 1'
+)
+
+# An upload session (``selectors.upload_get``, every PATCH and PUT) by id, of the live package ``name``, if
+# the session is live (``selectors.live_uploads``: active since the given moment, or leased beyond now),
+# and its owner's (one user, or none for anonymous and automation sessions).
+_UPLOAD_BY_ID = (
+    'SELECT "packages_app_upload"."id", "packages_app_upload"."package_id", "packages_app_upload"."user_id", '
+    '"packages_app_upload"."offset", "packages_app_upload"."hash_algorithm", "packages_app_upload"."hash_state", '
+    '"packages_app_upload"."storage_state", "packages_app_upload"."lease_token", "packages_app_upload"."lease_until", '
+    '"packages_app_upload"."created_at", "packages_app_upload"."updated_at" FROM "packages_app_upload" '
+    'INNER JOIN "packages_app_package" ON "packages_app_upload"."package_id" = "packages_app_package"."id" '
+    'WHERE "packages_app_upload"."id" = %s AND "packages_app_package"."name" = %s '
+    'AND "packages_app_package"."deleted_at" IS NULL '
+    'AND ("packages_app_upload"."updated_at" >= %s OR "packages_app_upload"."lease_until" > %s)'
+)
+UPLOAD_OF_USER = _UPLOAD_BY_ID + ' AND "packages_app_upload"."user_id" = %s LIMIT 1'
+UPLOAD_WITHOUT_USER = _UPLOAD_BY_ID + ' AND "packages_app_upload"."user_id" IS NULL LIMIT 1'
+
+# A verified upload's blob row (``uploads._publish_blob``): inserted unless the digest has one; then
+# nothing comes back and the existing row is locked instead.
+BLOB_INSERT = (
+    'INSERT INTO "packages_app_blob" ("digest", "size", "storage_key", "created_at") VALUES (%s, %s, %s, %s) '
+    'ON CONFLICT ("digest") DO NOTHING RETURNING "id"'
+)
