@@ -107,7 +107,8 @@ def pushed(
     is a tag update. A referrer (signature, SBOM) is not a version of its own: no event."""
     if parsed.subject is not None:
         return
-    data = version_data(manifest, list(moved) if not created else _all_tags(manifest), parsed)
+    # A new version's tags are exactly those this push pointed at it (a deleted version lost its tags).
+    data = version_data(manifest, sorted(moved) if created else list(moved), parsed)
     if created and data["tags"]:
         emit(PUBLISHED, package=manifest.package, actor=actor, data=data)
     elif created:
@@ -115,7 +116,3 @@ def pushed(
         emit(PUBLISHED, package=manifest.package, actor=actor, data=data | {"untagged": True}, countdown=delay)
     elif moved:
         emit(TAG_UPDATED, package=manifest.package, actor=actor, data=data | {"previous": moved})
-
-
-def _all_tags(manifest: Manifest) -> list[str]:
-    return list(manifest.tags.order_by("name").values_list("name", flat=True))

@@ -28,12 +28,18 @@ def tags_point(
     creating = [n for n in wanted if n not in current]
     moving = [n for n in wanted if n in current and current[n] != manifest.id]
     tag_rules.check(package=package, user=user, creating=creating, moving=moving)
-    moved: dict[str, str | None] = {}
-    for name in wanted:
-        Tag.objects.update_or_create(package=package, name=name, defaults={"manifest": manifest})
-        if current.get(name) != manifest.id:
-            moved[name] = digests.get(current[name]) if name in current else None
-    return moved
+    # One upsert for all of them (``updated_at`` is set anew on conflict too: auto_now).
+    Tag.objects.bulk_create(
+        [Tag(package=package, name=name, manifest=manifest) for name in wanted],
+        update_conflicts=True,
+        unique_fields=["package", "name"],
+        update_fields=["manifest", "updated_at"],
+    )
+    return {
+        name: digests.get(current[name]) if name in current else None
+        for name in wanted
+        if current.get(name) != manifest.id
+    }
 
 
 def tag_remove(*, package: Package, name: str, user: User | None) -> bool:

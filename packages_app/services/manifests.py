@@ -4,6 +4,7 @@ digest, and counting pulls."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -32,29 +33,37 @@ def _manifest_digest(reference: str, body: bytes) -> tuple[str, str | None]:
     return digest_bytes(body), parse_tag(reference)
 
 
-def _missing_references(package: Package, parsed: ParsedManifest) -> list[str]:
-    """What the manifest references but the repository lacks. The links and child manifests found
+@dataclass(frozen=True)
+class _References:
+    missing: list[str]  # digests the manifest references but the repository lacks
+    blob_ids: list[int]  # the referenced blobs present
+    child_ids: list[int]  # the referenced manifests present (an index's)
+
+
+def _references(package: Package, parsed: ParsedManifest) -> _References:
+    """What the manifest references, present and missing. The links and child manifests found
     are locked until the manifest is stored, so garbage collection cannot remove them meanwhile (it
     skips locked rows); rows it removed first are missing here (MANIFEST_BLOB_UNKNOWN)."""
     wanted_blobs = parsed.required_blobs()
     digests = dict(Blob.objects.filter(digest__in=wanted_blobs).values_list("id", "digest"))
     # Only the link rows are locked (no join: a join would lock blob rows too and could deadlock
     # with an upload publishing the same blob), in id order so concurrent pushes lock alike.
-    linked = (
+    linked = list(
         PackageBlob.objects.select_for_update()
         .filter(package=package, blob_id__in=list(digests))
         .order_by("blob_id")
         .values_list("blob_id", flat=True)
     )
-    present = {digests[blob_id] for blob_id in linked}
     wanted_children = parsed.required_manifests()
-    present |= set(
+    children = dict(
         Manifest.objects.select_for_update()
         .filter(package=package, digest__in=wanted_children, deleted_at__isnull=True)
         .order_by("id")
-        .values_list("digest", flat=True)
+        .values_list("id", "digest")
     )
-    return [d for d in wanted_blobs + wanted_children if d not in present]
+    present = {digests[blob_id] for blob_id in linked} | set(children.values())
+    missing = [d for d in wanted_blobs + wanted_children if d not in present]
+    return _References(missing, linked, list(children))
 
 
 def manifest_put(
@@ -75,14 +84,14 @@ def manifest_put(
     parsed = parse_manifest(body, content_type)
     with transaction.atomic():
         package = package_for_write(name=name, user=user, repository_id=repository_id)
-        missing = _missing_references(package, parsed)
-        if missing:
-            raise ManifestBlobUnknown(missing)
+        references = _references(package, parsed)
+        if references.missing:
+            raise ManifestBlobUnknown(references.missing)
         quotas.check_manifest(package, parsed)
         manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
         created = manifest is None or manifest.deleted_at is not None
         if manifest is None:
-            manifest = _manifest_create(package, digest, body, parsed)
+            manifest = _manifest_create(package, digest, body, parsed, references)
         elif manifest.deleted_at is not None:  # pushed again after a soft delete: live again
             manifest.deleted_at, manifest.deleted_tags = None, []
             manifest.save(update_fields=["deleted_at", "deleted_tags"])
@@ -103,7 +112,10 @@ def _enqueue_extraction(manifest_id: int) -> None:
     events.enqueue("packages_app.tasks.extract_metadata", manifest_id)
 
 
-def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedManifest) -> Manifest:
+def _manifest_create(
+    package: Package, digest: str, body: bytes, parsed: ParsedManifest, references: _References
+) -> Manifest:
+    """The new manifest's row, and its links to what it references (written directly: it has none yet)."""
     manifest = Manifest.objects.create(
         package=package,
         digest=digest,
@@ -117,8 +129,11 @@ def _manifest_create(package: Package, digest: str, body: bytes, parsed: ParsedM
         annotations=parsed.annotations,
         foreign_urls=parsed.foreign_urls(),
     )
-    manifest.blobs.set(Blob.objects.filter(digest__in=parsed.required_blobs()))
-    manifest.children.set(Manifest.objects.filter(package=package, digest__in=parsed.required_manifests()))
+    blobs, children = Manifest.blobs.through, Manifest.children.through
+    blobs.objects.bulk_create([blobs(manifest_id=manifest.id, blob_id=b) for b in references.blob_ids])
+    children.objects.bulk_create(
+        [children(from_manifest_id=manifest.id, to_manifest_id=c) for c in references.child_ids]
+    )
     return manifest
 
 
