@@ -49,13 +49,19 @@ def package_get(*, name: str) -> Package:
         raise NameUnknown() from None
 
 
+def _require_live(name: str) -> None:
+    """NAME_UNKNOWN unless the live package ``name`` exists (its id alone: the push's blob HEADs miss)."""
+    if Package.objects.id_of(name) is None:
+        raise NameUnknown()
+
+
 def _valid_digest_in(name: str, digest: str) -> None:
     """Check ``digest``'s grammar; a missing package is reported first (NAME_UNKNOWN before
     DIGEST_INVALID, as when the package is looked up on its own)."""
     try:
         parse_digest(digest)
     except RegistryError:
-        package_get(name=name)
+        _require_live(name)
         raise
 
 
@@ -102,7 +108,7 @@ def manifest_missing(*, name: str, reference: str) -> RegistryError:
     first: distribution-spec "Pulling manifests") or no such manifest."""
     if is_digest_reference(reference):
         _valid_digest_in(name, reference)
-    package_get(name=name)
+    _require_live(name)
     return ManifestUnknown(detail={"reference": reference[:200]})
 
 
@@ -133,7 +139,7 @@ def blob_find(*, name: str, digest: str) -> tuple[Blob, Seen] | None:
 def blob_missing(*, name: str, digest: str) -> RegistryError:
     """Why ``blob_find`` found nothing: NAME_UNKNOWN first, then DIGEST_INVALID, then BLOB_UNKNOWN."""
     _valid_digest_in(name, digest)
-    package_get(name=name)
+    _require_live(name)
     return BlobUnknown(detail={"digest": digest})
 
 

@@ -10,6 +10,15 @@ from __future__ import annotations
 # The live package ``name``'s id (``LivePackageManager.id_of``): the write requests' gate.
 LIVE_PACKAGE_ID = 'SELECT "id" FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
 
+# The live package ``name``, every column (``LivePackageManager.named``).
+LIVE_PACKAGE = 'SELECT * FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
+
+# Which tag rules might apply to a package (``tag_rules.check``): its own and its namespace's, by id.
+TAG_RULE_PATTERNS = (
+    'SELECT "id", "pattern" FROM "packages_app_tagrule" WHERE "package_id" = %s '
+    'OR ("namespace" = %s AND "package_id" IS NULL) ORDER BY "id"'
+)
+
 # A manifest by digest or by tag (``selectors.manifest_find``), with its package's id and visibility.
 _MANIFEST_COLUMNS = (
     'SELECT "packages_app_manifest"."id", "packages_app_manifest"."digest", "packages_app_manifest"."media_type", '

@@ -22,11 +22,13 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Team
 from accounts.roles import namespace_role
 
+from . import sql as statements
 from .access import package_role
 from .exceptions import InvalidInput, PermissionRefused, TagInvalid, TagRuleDenied
 from .models import AuditEvent, Package, Role, TagRule
@@ -76,7 +78,14 @@ def check(
     changes = [(t, "created") for t in creating] + [(t, "moved") for t in moving] + [(t, "deleted") for t in deleting]
     if not changes:
         return
-    for rule in rules_for(package):
+    with connection.cursor() as cursor:  # patterns first: most pushes match no rule, and load none
+        cursor.execute(statements.TAG_RULE_PATTERNS, [package.id, package.namespace])
+        matching = [
+            rule_id for rule_id, pattern in cursor.fetchall() if any(fnmatchcase(t, pattern) for t, _ in changes)
+        ]
+    if not matching:
+        return
+    for rule in rules_for(package).filter(id__in=matching):
         for tag, what in changes:
             if not fnmatchcase(tag, rule.pattern):
                 continue

@@ -63,6 +63,10 @@ class LivePackageManager(models.Manager["Package"]):
             row = cursor.fetchone()
         return None if row is None else int(row[0])
 
+    def named(self, name: str) -> Package | None:
+        """The live package ``name``, in one statement written out (every manifest PUT reads it)."""
+        return next(iter(self.raw(sql.LIVE_PACKAGE, [name])), None)
+
 
 class Package(models.Model):
     """A repository ``OWNER/NAME`` (NAME may hold more ``/`` segments). Created by the first push.

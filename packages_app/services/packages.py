@@ -41,7 +41,7 @@ def package_for_write(*, name: str, user: User | None = None, repository_id: int
     next request on (``access.automation_role``), and the link is audited. This, not the registry's auth
     gate, is where an automation token publishes: requests that only read (an upload's status) write
     nothing."""
-    package = Package.objects.filter(name=name).first()
+    package = Package.objects.named(name)
     if package is not None:
         return package
     fields = new_package_fields(name=name, user=user, repository_id=repository_id)
