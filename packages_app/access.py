@@ -231,6 +231,12 @@ def _roles_allow(actor: Actor, name: str, action: Action, seen: Seen | None = No
     return allowed
 
 
+def live_seen(name: str) -> Seen | None:
+    """The live package ``name`` as a request's own lookup finds it (an upload POST's), or None."""
+    found = Package.objects.identify(name)
+    return None if found is None else Seen(*found)
+
+
 def _live_package_id(name: str) -> int | None:
     """The id of the live package ``name``: a remembered decision holds only for the package it was made on."""
     return Package.objects.id_of(name)

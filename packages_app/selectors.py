@@ -211,13 +211,21 @@ def _first_of_each_digest(descriptors: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def upload_get(*, name: str, upload_id: str, user: User | None = None) -> Upload:
+    """``upload_find``, raising BLOB_UPLOAD_UNKNOWN when there is no such session."""
+    found = upload_find(name=name, upload_id=upload_id, user=user)
+    if found is None:
+        raise BlobUploadUnknown()
+    return found[0]
+
+
+def upload_find(*, name: str, upload_id: str, user: User | None = None) -> tuple[Upload, Seen] | None:
     """An upload session, only through the repository and for the user that opened it; to anyone
     else it does not exist. A session idle longer than WHARF_UPLOAD_TIMEOUT does not exist either,
-    whether or not the expiry job has removed it yet."""
+    whether or not the expiry job has removed it yet. With it, its package's id and visibility."""
     try:
         key = uuid.UUID(upload_id)
     except ValueError:
-        raise BlobUploadUnknown() from None
+        return None
     now = timezone.now()
     prep = Upload._meta.get_field("updated_at").get_db_prep_value
     since, now_db = prep(now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT), connection), prep(now, connection)
@@ -228,8 +236,8 @@ def upload_get(*, name: str, upload_id: str, user: User | None = None) -> Upload
         found = Upload.objects.raw(statements.UPLOAD_WITHOUT_USER, params)
     upload = next(iter(found), None)
     if upload is None:
-        raise BlobUploadUnknown()
-    return upload
+        return None
+    return upload, Seen(upload.package_id, upload.package_visibility)  # type: ignore[attr-defined]  # the SQL's
 
 
 # --- package pages ------------------------------------------------------------------------------

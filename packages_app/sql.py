@@ -7,8 +7,10 @@ a migration that renames one must change these, and the tests of each caller fai
 
 from __future__ import annotations
 
-# The live package ``name``'s id (``LivePackageManager.id_of``): the write requests' gate.
-LIVE_PACKAGE_ID = 'SELECT "id" FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
+# The live package ``name``'s id and visibility (``LivePackageManager.identify``): the write requests' gate.
+LIVE_PACKAGE_KEY = (
+    'SELECT "id", "visibility" FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
+)
 
 # The live package ``name``, every column (``LivePackageManager.named``).
 LIVE_PACKAGE = 'SELECT * FROM "packages_app_package" WHERE "name" = %s AND "deleted_at" IS NULL LIMIT 1'
@@ -61,7 +63,8 @@ _UPLOAD_BY_ID = (
     'SELECT "packages_app_upload"."id", "packages_app_upload"."package_id", "packages_app_upload"."user_id", '
     '"packages_app_upload"."offset", "packages_app_upload"."hash_algorithm", "packages_app_upload"."hash_state", '
     '"packages_app_upload"."storage_state", "packages_app_upload"."lease_token", "packages_app_upload"."lease_until", '
-    '"packages_app_upload"."created_at", "packages_app_upload"."updated_at" FROM "packages_app_upload" '
+    '"packages_app_upload"."created_at", "packages_app_upload"."updated_at", '
+    '"packages_app_package"."visibility" AS "package_visibility" FROM "packages_app_upload" '
     'INNER JOIN "packages_app_package" ON "packages_app_upload"."package_id" = "packages_app_package"."id" '
     'WHERE "packages_app_upload"."id" = %s AND "packages_app_package"."name" = %s '
     'AND "packages_app_package"."deleted_at" IS NULL '

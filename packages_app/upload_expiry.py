@@ -23,7 +23,8 @@ from django.utils import timezone
 from .models import Upload
 from .progress import Progress, silent
 from .storage import BlobStore, UploadArea, blob_store
-from .uploads import LEASE_SECONDS, discard_session
+from .upload_leases import LEASE_SECONDS
+from .uploads import discard_session
 
 
 @dataclass

@@ -3,9 +3,9 @@ bytes are appended in order (``upload_append``) while they are hashed, and the s
 the client's digest (``upload_finish``). The bytes become a visible ``Blob`` only after the digest
 verified and the store committed them. Each function owns its (short) transactions.
 
-Only one request writes to a session at a time: it holds the session's lease (a conditional UPDATE),
-renewed while bytes flow, so a request that dies (even by SIGKILL) frees the session within
-``LEASE_SECONDS``.
+Only one request writes to a session at a time: it holds the session's lease (``upload_leases``:
+a conditional UPDATE), renewed while bytes flow, so a request that dies (even by SIGKILL) frees the
+session within ``LEASE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import quotas
@@ -42,6 +40,7 @@ from .selectors import live_uploads, upload_get
 from .services.blobs import blob_create_or_lock, link_blob
 from .services.packages import package_id_for_write
 from .storage import BlobStore, blob_store
+from .upload_leases import RENEW_SECONDS, release_lease, renew_lease, take_lease
 
 
 @dataclass(frozen=True)
@@ -56,25 +55,25 @@ class Chunk:
     length: int | None = None
 
 
-# A writer holds its session's lease for LEASE seconds and renews it every RENEW seconds while bytes
-# flow, so a request that dies (even by SIGKILL) frees the session within LEASE seconds.
-LEASE_SECONDS = 15
-RENEW_SECONDS = 5
-LEASE_WAIT_SECONDS = LEASE_SECONDS + 1
-
-
 def upload_start(
-    *, name: str, user: User | None = None, store: BlobStore | None = None, repository_id: int | None = None
+    *,
+    name: str,
+    user: User | None = None,
+    store: BlobStore | None = None,
+    repository_id: int | None = None,
+    package_id: int | None = None,
 ) -> Upload:
     """Open an upload session bound to one repository (and user). ``repository_id``: an automation
-    token's, whose first push creates the package linked to it (``package_for_write``).
+    token's, whose first push creates the package linked to it (``package_for_write``); ``package_id``:
+    the live package's, when the caller has just looked it up (otherwise it is looked up, or created).
 
     The row comes first, then the store's area (a file, a multipart upload): a worker killed in between
     leaves a row, which expiry removes, never bytes that nothing knows of. A store area whose state never
     reached the row (S3's multipart id) is found by ``upload_expiry``'s sweep.
     """
     store = store or blob_store()
-    package_id = package_id_for_write(name=name, user=user, repository_id=repository_id)
+    if package_id is None:
+        package_id = package_id_for_write(name=name, user=user, repository_id=repository_id)
     upload = _create_session(package_id, user)
     try:
         state = store.start(str(upload.id))
@@ -105,43 +104,6 @@ def _create_session(package_id: int, user: User | None) -> Upload:
                 detail={"limit": limit},
             )
     return Upload.objects.create(package_id=package_id, user=user)
-
-
-def _take_lease(upload: Upload) -> uuid.UUID:
-    """Make this request the only writer of ``upload`` (waits for a dying writer's lease to lapse).
-
-    The lease is taken only while the session's offset is still the one ``upload`` was read with:
-    offset, hash state and store state change together and only under a lease, so then the row read
-    before is the row as it is, and needs no second read. Otherwise it is read again and tried again."""
-    deadline = time.monotonic() + LEASE_WAIT_SECONDS
-    while True:
-        token, now = uuid.uuid4(), timezone.now()
-        free = Q(lease_token__isnull=True) | Q(lease_until__lt=now)
-        taken = Upload.objects.filter(free, id=upload.id, offset=upload.offset).update(
-            lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS)
-        )
-        if taken:
-            upload.lease_token = token
-            return token
-        try:
-            upload.refresh_from_db(fields=["offset", "hash_state", "storage_state", "lease_token", "lease_until"])
-        except Upload.DoesNotExist:
-            raise BlobUploadUnknown() from None
-        if upload.lease_token is None or upload.lease_until is None or upload.lease_until < timezone.now():
-            continue  # free, only the offset had moved on: take it at the new offset
-        if time.monotonic() > deadline:
-            raise UploadRangeInvalid("another request is writing to this upload", offset=upload.offset)
-        time.sleep(0.1)
-
-
-def _renew_lease(upload: Upload, token: uuid.UUID) -> None:
-    until = timezone.now() + timedelta(seconds=LEASE_SECONDS)
-    if not Upload.objects.filter(id=upload.id, lease_token=token).update(lease_until=until):
-        raise BlobUploadInvalid("the upload session was taken over by another request")
-
-
-def _release_lease(upload: Upload, token: uuid.UUID) -> None:
-    Upload.objects.filter(id=upload.id, lease_token=token).update(lease_token=None, lease_until=None)
 
 
 def _check_range(upload: Upload, chunk: Chunk) -> None:
@@ -187,7 +149,7 @@ def _stream(
             hasher.update(data)
             writer.write(data)
             if time.monotonic() - renewed > RENEW_SECONDS:
-                _renew_lease(upload, token)
+                renew_lease(upload, token)
                 renewed = time.monotonic()
         if length is not None and received != length:
             raise BlobUploadInvalid("the request body ended before Content-Length bytes arrived")
@@ -221,18 +183,25 @@ def _commit_chunk(
 
 
 def upload_append(
-    *, name: str, upload_id: str, chunk: Chunk, store: BlobStore | None = None, user: User | None = None
+    *,
+    name: str,
+    upload_id: str,
+    chunk: Chunk,
+    store: BlobStore | None = None,
+    user: User | None = None,
+    upload: Upload | None = None,
 ) -> Upload:
-    """Append one chunk (PATCH). Returns the session with its new offset."""
+    """Append one chunk (PATCH). Returns the session with its new offset. ``upload``: the session, when
+    the caller has just read it (``selectors.upload_find`` with the same name, id and user)."""
     store = store or blob_store()
-    upload = upload_get(name=name, upload_id=upload_id, user=user)
+    upload = upload or upload_get(name=name, upload_id=upload_id, user=user)
     quotas.check_upload(upload, length=chunk.length)  # before any byte; a chunk without a length: at the PUT
-    token = _take_lease(upload)
+    token = take_lease(upload)
     try:
         _append(upload, token, chunk, store, release=True)
     finally:
         if upload.lease_token == token:  # the chunk failed before its commit gave the lease up
-            _release_lease(upload, token)
+            release_lease(upload, token)
     return upload
 
 
@@ -275,19 +244,21 @@ def upload_finish(
     chunk: Chunk = Chunk(),
     store: BlobStore | None = None,
     user: User | None = None,
+    upload: Upload | None = None,
 ) -> Blob:
     """Close a session (PUT ?digest=): append the optional last chunk, verify, and publish the blob.
+    ``upload``: as for ``upload_append``.
 
     A digest that does not match cancels the session (DIGEST_INVALID): nothing is stored.
     """
     store = store or blob_store()
-    upload = upload_get(name=name, upload_id=upload_id, user=user)  # first: not yours is not there
+    upload = upload or upload_get(name=name, upload_id=upload_id, user=user)  # first: not yours is not there
     return _finish(upload, parse_digest(digest), chunk, store)
 
 
 def _finish(upload: Upload, wanted: Digest, chunk: Chunk, store: BlobStore) -> Blob:
     digest = str(wanted)
-    token = _take_lease(upload)
+    token = take_lease(upload)
     try:
         key = store.committed(str(upload.id), upload.storage_state)
         if key is not None:
@@ -310,7 +281,7 @@ def _finish(upload: Upload, wanted: Digest, chunk: Chunk, store: BlobStore) -> B
         return _publish_blob(upload, str(wanted), upload.offset, key, store)
     finally:
         if upload.lease_token == token:  # not when the session is gone (published, discarded)
-            _release_lease(upload, token)
+            release_lease(upload, token)
 
 
 def _within_quota(upload: Upload, store: BlobStore, length: int | None, digest: str) -> None:
@@ -361,20 +332,26 @@ def _publish_blob(upload: Upload, digest: str, size: int, key: str, store: BlobS
 def upload_cancel(*, name: str, upload_id: str, store: BlobStore | None = None, user: User | None = None) -> None:
     store = store or blob_store()
     upload = upload_get(name=name, upload_id=upload_id, user=user)
-    token = _take_lease(upload)
+    token = take_lease(upload)
     try:
         discard_session(upload, store)
     finally:
         if upload.lease_token == token:  # the discard failed before the row went
-            _release_lease(upload, token)
+            release_lease(upload, token)
 
 
 def blob_upload_monolithic(
-    *, name: str, digest: str, chunk: Chunk, user: User | None = None, repository_id: int | None = None
+    *,
+    name: str,
+    digest: str,
+    chunk: Chunk,
+    user: User | None = None,
+    repository_id: int | None = None,
+    package_id: int | None = None,
 ) -> Blob:
-    """POST ?digest=: the whole blob in one request."""
+    """POST ?digest=: the whole blob in one request (``package_id``: as for ``upload_start``)."""
     wanted = parse_digest(digest)
-    upload = upload_start(name=name, user=user, repository_id=repository_id)
+    upload = upload_start(name=name, user=user, repository_id=repository_id, package_id=package_id)
     try:
         return _finish(upload, wanted, chunk, blob_store())
     except BaseException:

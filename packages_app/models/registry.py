@@ -55,13 +55,19 @@ class LivePackageManager(models.Manager["Package"]):
     def get_queryset(self) -> models.QuerySet[Package]:
         return super().get_queryset().filter(deleted_at__isnull=True)
 
-    def id_of(self, name: str) -> int | None:
-        """The id of the live package ``name``, in one statement written out: every write request asks
-        it (``access``, ``upload_start``), and building it with the ORM cost more than running it."""
+    def identify(self, name: str) -> tuple[int, str] | None:
+        """The id and visibility of the live package ``name``, in one statement written out: every write
+        request asks it (``access``, ``upload_start``), and building it with the ORM cost more than
+        running it."""
         with connections[self.db].cursor() as cursor:
-            cursor.execute(sql.LIVE_PACKAGE_ID, [name])
+            cursor.execute(sql.LIVE_PACKAGE_KEY, [name])
             row = cursor.fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def id_of(self, name: str) -> int | None:
+        """``identify``'s id."""
+        found = self.identify(name)
+        return None if found is None else found[0]
 
     def named(self, name: str) -> Package | None:
         """The live package ``name``, in one statement written out (every manifest PUT reads it)."""

@@ -2,7 +2,7 @@
 leaves no blob visible; after a restart on the same data the upload resumes from its last committed
 offset (or a new one starts from scratch), and the finished blob verifies.
 
-Each test waits once for the killed writer's lease to lapse (uploads.LEASE_SECONDS, ~15 s).
+Each test waits once for the killed writer's lease to lapse (upload_leases.LEASE_SECONDS, ~15 s).
 """
 
 from __future__ import annotations

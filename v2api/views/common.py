@@ -10,7 +10,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
-from packages_app.access import Action, Actor
+from packages_app.access import Action, Actor, Seen
 from packages_app.models import Package
 from packages_app.names import parse_name
 from packages_app.selectors import package_get
@@ -56,9 +56,10 @@ class RegistryView(APIView):
         self.readable(request, name)
         return package_get(name=name)
 
-    def writable(self, request: Any, name: str, action: Action = Action.PUSH) -> Actor:
+    def writable(self, request: Any, name: str, action: Action = Action.PUSH, seen: Seen | None = None) -> Actor:
+        """The caller, if it may do ``action`` (a write) on ``name``; ``seen``: as for ``auth.require``."""
         parse_name(name)
-        return auth.require(request, name, action)
+        return auth.require(request, name, action, seen)
 
 
 def empty(status: int, headers: dict[str, str] | None = None) -> HttpResponse:

@@ -8,8 +8,8 @@ from typing import Any
 from django.http import HttpResponse
 
 from packages_app import selectors, uploads
-from packages_app.access import Action, Actor, challenge_scope, grant_would_allow
-from packages_app.exceptions import InsufficientScope, NameInvalid, Unauthorized
+from packages_app.access import Action, Actor, Seen, challenge_scope, grant_would_allow, live_seen
+from packages_app.exceptions import BlobUploadUnknown, InsufficientScope, NameInvalid, Unauthorized
 from packages_app.models import Blob, Upload
 from packages_app.names import parse_digest, parse_name
 from packages_app.services.blobs import blob_mount
@@ -63,8 +63,11 @@ class UploadStartView(RegistryView):
     def post(self, request: Any, name: str) -> HttpResponse:
         params = request.query_params
         source = _source_name(params)
-        actor = self._writer(request, name, source)
+        parse_name(name)
+        seen = live_seen(name)  # one lookup: the gate's remembered decision, and the session's package
+        actor = self._writer(request, name, source, seen)
         publisher = auth.publishing_repository(actor)
+        package_id = seen.id if seen is not None else None
         if "mount" in params:
             parse_digest(params["mount"])
             source = _mountable_source(request, name, source)
@@ -79,17 +82,17 @@ class UploadStartView(RegistryView):
             whole = uploads.Chunk(body_chunks(request), length=body_length(request))
             digest = params["digest"]
             blob = uploads.blob_upload_monolithic(
-                name=name, digest=digest, chunk=whole, user=actor.user, repository_id=publisher
+                name=name, digest=digest, chunk=whole, user=actor.user, repository_id=publisher, package_id=package_id
             )
             return _created(name, blob)
-        upload = uploads.upload_start(name=name, user=actor.user, repository_id=publisher)
+        upload = uploads.upload_start(name=name, user=actor.user, repository_id=publisher, package_id=package_id)
         return _session_response(202, name, upload)
 
-    def _writer(self, request: Any, name: str, source: str | None) -> Actor:
+    def _writer(self, request: Any, name: str, source: str | None, seen: Seen | None) -> Actor:
         """The caller, if it may push to ``name``. A challenge for a mount also asks for pull on its
         source, so a token client gets both in one token (distribution does the same)."""
         try:
-            return self.writable(request, name)
+            return self.writable(request, name, seen=seen)
         except Unauthorized as exc:
             if source is not None:
                 exc.scope = f"{exc.scope} {challenge_scope(source, Action.PULL)}".strip()
@@ -102,27 +105,37 @@ class UploadView(RegistryView):
         upload = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user)
         return _session_response(204, name, upload)
 
-    def _chunk(self, request: Any, name: str, upload_id: str, user: Any) -> uploads.Chunk:
-        """The request body with its Content-Range and Content-Length. The session is read only when the
-        Content-Range is malformed: the 416 says where the session stands."""
+    def _session(self, request: Any, name: str, upload_id: str) -> tuple[Any, Upload]:
+        """The caller's user and their session, if the caller may push to ``name``. The session is read
+        first, with its package: that one query also confirms a remembered push decision. A caller who
+        may not push is refused before anything is said of the session (which is not theirs anyway)."""
+        parse_name(name)
+        user = auth.actor_for(request).user
+        found = selectors.upload_find(name=name, upload_id=upload_id, user=user)
+        self.writable(request, name, seen=found[1] if found is not None else None)
+        if found is None:
+            raise BlobUploadUnknown()
+        return user, found[0]
 
-        def offset() -> int:
-            return selectors.upload_get(name=name, upload_id=upload_id, user=user).offset
-
-        start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), offset)
+    def _chunk(self, request: Any, upload: Upload) -> uploads.Chunk:
+        """The request body with its Content-Range and Content-Length (a malformed Content-Range: the
+        416 says where the session stands)."""
+        start, end = content_range(request.META.get("HTTP_CONTENT_RANGE"), lambda: upload.offset)
         return uploads.Chunk(body_chunks(request), start=start, end=end, length=body_length(request))
 
     def patch(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        user = self.writable(request, name).user
-        chunk = self._chunk(request, name, upload_id, user)
-        upload = uploads.upload_append(name=name, upload_id=upload_id, chunk=chunk, user=user)
+        user, upload = self._session(request, name, upload_id)
+        chunk = self._chunk(request, upload)
+        upload = uploads.upload_append(name=name, upload_id=upload_id, chunk=chunk, user=user, upload=upload)
         return _session_response(202, name, upload)
 
     def put(self, request: Any, name: str, upload_id: str) -> HttpResponse:
-        user = self.writable(request, name).user
-        chunk = self._chunk(request, name, upload_id, user)
+        user, upload = self._session(request, name, upload_id)
+        chunk = self._chunk(request, upload)
         digest = request.query_params.get("digest", "")
-        blob = uploads.upload_finish(name=name, upload_id=upload_id, digest=digest, chunk=chunk, user=user)
+        blob = uploads.upload_finish(
+            name=name, upload_id=upload_id, digest=digest, chunk=chunk, user=user, upload=upload
+        )
         return _created(name, blob)
 
     def delete(self, request: Any, name: str, upload_id: str) -> HttpResponse:
