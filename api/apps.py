@@ -4,8 +4,8 @@ from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
+    """The REST API. Its schema machinery (``api.schema``, drf-spectacular's generator) is loaded by
+    the first schema request, not here (``api.openapi``)."""
+
     name = "api"
     verbose_name = "REST API"
-
-    def ready(self) -> None:
-        from . import schema  # noqa: F401, PLC0415 - at ready(), registers the token security scheme with drf-spectacular

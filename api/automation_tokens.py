@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from tokens_app.models import AutomationToken
 
 from . import serializers as s
 from .errors import NOT_FOUND
+from .openapi import extend_schema
 from .views import WRITE, ApiView
 
 ERRORS = {401: s.MessageSerializer, 403: s.MessageSerializer, 404: s.MessageSerializer}

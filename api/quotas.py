@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from accounts.roles import require_person
 from packages_app import quotas
 
 from . import serializers as s
+from .openapi import extend_schema
 from .views import ERRORS, READ, WRITE, ApiView, _owner
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from packages_app.models import TagRule
 
 from . import serializers as s
 from .errors import NOT_FOUND
+from .openapi import extend_schema
 from .views import WRITE, ApiView
 from .webhooks import admin_scope
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +16,7 @@ from packages_app.access import Actor
 from tokens_app import selectors
 
 from .authentication import CALLER_ID_ATTR
+from .openapi import extend_schema
 from .serializers import TokenSerializer
 from .views import ERRORS, ApiView
 

@@ -6,10 +6,13 @@ server sees it decoded, so the routes take a name of several components before a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
 
 from repositories.services import REPOSITORY_NAME_RE
 
@@ -23,6 +26,20 @@ SCOPES = {"user": "user", "users": rf"users/{_OWNER}", "orgs": rf"orgs/{_OWNER}"
 
 _HOOK = r"(?P<hook_id>[0-9]{1,18})"
 _AUTOMATION_TOKENS = rf"^repos/{_OWNER}/(?P<repo>{REPOSITORY_NAME_RE})/automation-tokens"
+
+
+def _loaded_on_first_request(view_class: str, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+    """drf-spectacular's view ``view_class``, imported when it is first asked for: its generator loads
+    ``django.test`` and Jinja2, which no other request needs (``api.openapi``)."""
+    loaded: list[Callable[..., HttpResponseBase]] = []
+
+    @csrf_exempt  # as DRF's views are
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not loaded:
+            loaded.append(import_string(view_class).as_view(**initkwargs))
+        return loaded[0](request, *args, **kwargs)
+
+    return view
 
 
 def _hook_routes(kind: str, base: str, label: str) -> list[URLPattern]:
@@ -94,8 +111,12 @@ def _routes(kind: str, prefix: str) -> list[URLPattern]:
 
 
 urlpatterns = [
-    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema", _loaded_on_first_request("drf_spectacular.views.SpectacularAPIView"), name="api-schema"),
+    path(
+        "docs",
+        _loaded_on_first_request("drf_spectacular.views.SpectacularSwaggerView", url_name="api-schema"),
+        name="api-docs",
+    ),
     path("user/tokens", token_views.TokenList.as_view(), name="api-user-tokens"),
     re_path(
         rf"{_AUTOMATION_TOKENS}$",

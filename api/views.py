@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
@@ -36,6 +36,7 @@ from . import errors
 from . import serializers as s
 from .authentication import PersonalAccessTokenAuthentication
 from .errors import NOT_FOUND
+from .openapi import extend_schema
 
 # Far past any package's last page of versions, and far inside the database's offset range.
 MAX_PAGE = 1_000_000

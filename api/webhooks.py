@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from webhooks import selectors, services
 from webhooks.models import Delivery, Webhook
 
 from . import serializers as s
+from .openapi import extend_schema
 from .views import WRITE, ApiView, _package
 
 

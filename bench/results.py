@@ -21,9 +21,18 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
         notes = ", ".join(f"{k}={v}" for k, v in row.extra.items())
         print(f"{row.step:<48} {row.value:>9.1f} {row.unit:<5}{ratio:>11}  {notes}")
     if memory:
-        print(f"\n{'server memory during':<48} {'peak sum RSS':>14} {'peak worker':>12}")
-        for phase, peaks in memory.items():
-            print(f"{phase:<48} {peaks['peak_total_mib']:>10.1f} MiB {peaks['peak_worker_mib']:>8.1f} MiB")
+        print_memory(memory)
+
+
+def print_memory(memory: dict[str, dict[str, float]]) -> None:
+    """Peaks in MiB: the tree's sum (RSS counts shared pages once per process, PSS divides them) and
+    the largest worker by RSS, PSS and USS (README "Memory"). Older results have no PSS: shown as -."""
+    heads = ("sum RSS", "sum PSS", "worker RSS", "PSS", "USS")
+    print(f"\n{'server memory during (peak MiB)':<48}" + "".join(f"{h:>11}" for h in heads))
+    keys = ("peak_total_mib", "peak_total_pss_mib", "peak_worker_mib", "peak_worker_pss_mib", "peak_worker_uss_mib")
+    for phase, peaks in memory.items():
+        cells = (f"{peaks[k]:.1f}" if k in peaks else "-" for k in keys)
+        print(f"{phase:<48}" + "".join(f"{c:>11}" for c in cells))
 
 
 def git_revision() -> str:

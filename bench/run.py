@@ -11,7 +11,7 @@ the machine itself can do:
 * pull of the blob, verifying its sha256 while reading;
 * several pushes in parallel;
 * requests per second and p99 latency of ``GET /v2/`` and ``GET`` of a manifest (wrk if installed);
-* peak memory (RSS) of the gunicorn master and workers during the push and the pull.
+* peak memory (RSS, PSS and USS) of the gunicorn master and workers during the push and the pull.
 
 MB is 10**6 bytes. Blobs live in a temporary directory under ``data/`` (gitignored): the same disk as
 the repository, whereas /tmp may be a RAM disk. ``DELETE /v2/.../blobs/<digest>`` keeps a blob's

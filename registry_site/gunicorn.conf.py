@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -27,6 +28,11 @@ errorlog = "-"
 # gunicorn's control socket defaults to one path per machine user, so two registries (or a test
 # server beside `make run`) would fight over it; Wharf does not use it.
 control_socket_disable = True
+# The master imports the application once and forks its workers from it: the ~75 MiB of imported
+# modules are then pages the workers share copy-on-write, not a copy in each (README "Memory"). Nothing
+# the import creates is a connection, socket or thread (tests/registry_site/test_preload.py). Code is
+# not reloaded by HUP then: a new release needs a restart. WHARF_PRELOAD=false imports it per worker.
+preload_app = os.environ.get("WHARF_PRELOAD", "true").strip().lower() not in {"0", "false", "no", "off"}
 # Client bytes that are not HTTP (docker's TLS probe) are logged at debug, not as a warning per pull.
 logger_class = "registry_site.gunicorn_logging.Logger"
 
@@ -40,7 +46,7 @@ def worker_int(worker: Any) -> None:
     A request cut short here is one a crash would cut too: an upload resumes from its last committed
     chunk. SIGTERM (a graceful stop) still lets requests in flight finish.
     """
-    from packages_app import pull_counts  # Django is set up only in the worker, by now
+    from packages_app import pull_counts  # Django is set up by now (in the master too, when preloaded)
 
     with contextlib.suppress(Exception):  # what was counted is written; a database error loses it
         pull_counts.flush()
@@ -67,7 +73,7 @@ def when_ready(server: Any) -> None:
     """``WHARF_METRICS=bind``: Prometheus scrapes a listener of its own (``observability.server``)."""
     if os.environ.get("WHARF_METRICS", "off").strip().lower() != "bind":
         return
-    import django  # the master does not load the application otherwise
+    import django  # set up already when preloaded; not otherwise (WHARF_PRELOAD=false)
 
     django.setup()
     from observability.server import serve
@@ -97,6 +103,13 @@ def _bound_malloc() -> None:
     if mallopt is not None and MMAP_THRESHOLD_BYTES > 0:
         mallopt(M_ARENA_MAX, ARENA_MAX)
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Before each fork, the master's objects move to the garbage collector's permanent generation
+    (``gc.freeze``): a worker's collections then never walk them, and so never write to the pages
+    it shares with the master (a collection updates each object it examines)."""
+    gc.freeze()
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["api.schema.only_the_rest_api"],
+    # Applies the views' annotations (api.openapi) first; loaded with the first schema request.
+    "DEFAULT_GENERATOR_CLASS": "api.schema.Generator",
 }
 
 # --- Celery -------------------------------------------------------------------------------------

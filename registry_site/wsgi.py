@@ -17,6 +17,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 from django.utils.module_loading import import_string
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
@@ -79,6 +80,13 @@ def route_by_path(registry: WSGIApp, site: WSGIApp) -> WSGIApp:
     return application
 
 
+def load_what_requests_load() -> None:
+    """Import the URLconf -- every view module -- and build its reverse map now, not at a worker's
+    first request: with gunicorn's ``preload_app`` the master does it once and the workers share it."""
+    get_resolver().reverse_dict  # noqa: B018 - the property imports the URLconf and fills the map
+
+
 site_application = get_wsgi_application()  # sets Django up first
 registry_application = RegistryHandler()
 application = route_by_path(registry_application, site_application)
+load_what_requests_load()
