@@ -264,7 +264,10 @@ def _finish(upload: Upload, wanted: Digest, chunk: Chunk, store: BlobStore) -> B
         if key is not None:
             return _finish_committed(upload, wanted, chunk.data, key, store)
         _within_quota(upload, store, chunk.length, digest)
-        hasher = _append(upload, token, chunk, store, release=False)
+        if chunk.length == 0 and chunk.start is None:  # a chunked upload's closing PUT: nothing to append
+            hasher = ResumableHash(upload.hash_algorithm, upload.hash_state)
+        else:
+            hasher = _append(upload, token, chunk, store, release=False)
         if wanted.algorithm == hasher.algorithm and hasher.hexdigest() != wanted.hex:
             discard_session(upload, store)
             raise DigestInvalid(detail={"digest": digest})
