@@ -79,3 +79,19 @@ BLOB_INSERT = (
     'INSERT INTO "packages_app_blob" ("digest", "size", "storage_key", "created_at") VALUES (%s, %s, %s, %s) '
     'ON CONFLICT ("digest") DO NOTHING RETURNING "id"'
 )
+
+# An upload session's lease taken (``upload_leases.take_lease``): only while it is free and the
+# session's offset is still the one the request read.
+TAKE_LEASE = (
+    'UPDATE "packages_app_upload" SET "lease_token" = %s, "lease_until" = %s '
+    'WHERE "id" = %s AND "offset" = %s AND ("lease_token" IS NULL OR "lease_until" < %s)'
+)
+
+# A chunk recorded (``uploads._commit_chunk``): offset, hash state and store state together, under the
+# writer's lease and from the offset it started at; the end of a PATCH also gives the lease up.
+_COMMIT_CHUNK = (
+    'UPDATE "packages_app_upload" SET "offset" = %s, "hash_state" = %s, "storage_state" = %s, "updated_at" = %s'
+)
+_UNDER_LEASE = ' WHERE "id" = %s AND "lease_token" = %s AND "offset" = %s'
+COMMIT_CHUNK = _COMMIT_CHUNK + _UNDER_LEASE
+COMMIT_CHUNK_AND_RELEASE = _COMMIT_CHUNK + ', "lease_token" = NULL, "lease_until" = NULL' + _UNDER_LEASE

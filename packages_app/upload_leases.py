@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
+from . import sql as statements
 from .exceptions import BlobUploadInvalid, BlobUploadUnknown, UploadRangeInvalid
 from .models import Upload
 
@@ -31,11 +33,9 @@ def take_lease(upload: Upload) -> uuid.UUID:
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     while True:
         token, now = uuid.uuid4(), timezone.now()
-        free = Q(lease_token__isnull=True) | Q(lease_until__lt=now)
-        taken = Upload.objects.filter(free, id=upload.id, offset=upload.offset).update(
-            lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS)
-        )
-        if taken:
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        values = [("lease_token", token), ("lease_until", until), ("id", upload.id), ("offset", upload.offset)]
+        if upload_update(statements.TAKE_LEASE, [*values, ("lease_until", now)]):
             upload.lease_token = token
             return token
         try:
@@ -47,6 +47,16 @@ def take_lease(upload: Upload) -> uuid.UUID:
         if time.monotonic() > deadline:
             raise UploadRangeInvalid("another request is writing to this upload", offset=upload.offset)
         time.sleep(0.1)
+
+
+def upload_update(statement: str, values: list[tuple[str, Any]]) -> int:
+    """Run one of ``sql``'s written-out UPDATEs of an upload session, each value prepared as its field
+    (``Upload``'s, by name) prepares it; the number of rows it changed."""
+    fields = {field.name: field for field in Upload._meta.concrete_fields}
+    params = [fields[name].get_db_prep_value(value, connection) for name, value in values]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
 
 
 def renew_lease(upload: Upload, token: uuid.UUID) -> None:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import quotas
+from . import sql as statements
 from .exceptions import (
     BlobUploadInvalid,
     BlobUploadUnknown,
@@ -40,7 +41,7 @@ from .selectors import live_uploads, upload_get
 from .services.blobs import blob_create_or_lock, link_blob
 from .services.packages import package_id_for_write
 from .storage import BlobStore, blob_store
-from .upload_leases import RENEW_SECONDS, release_lease, renew_lease, take_lease
+from .upload_leases import RENEW_SECONDS, release_lease, renew_lease, take_lease, upload_update
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,10 @@ def _commit_chunk(
 ) -> None:
     """Record the new offset, hash state and store state together, in one conditional UPDATE; with
     ``release``, the same UPDATE gives up the lease (the end of a PATCH)."""
-    lease: dict[str, Any] = {"lease_token": None, "lease_until": None} if release else {}
-    updated = Upload.objects.filter(id=upload.id, lease_token=token, offset=upload.offset).update(
-        offset=offset, hash_state=hasher.state(), storage_state=state, updated_at=timezone.now(), **lease
-    )
-    if not updated:
+    statement = statements.COMMIT_CHUNK_AND_RELEASE if release else statements.COMMIT_CHUNK
+    values = [("offset", offset), ("hash_state", hasher.state()), ("storage_state", state)]
+    where = [("id", upload.id), ("lease_token", token), ("offset", upload.offset)]
+    if not upload_update(statement, [*values, ("updated_at", timezone.now()), *where]):
         raise BlobUploadInvalid("the upload session was taken over by another request")
     upload.offset, upload.hash_state, upload.storage_state = offset, hasher.state(), state
     if release:
