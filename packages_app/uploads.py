@@ -34,7 +34,7 @@ from .exceptions import (
     UploadGone,
     UploadRangeInvalid,
 )
-from .hashing import ResumableHash
+from .hashing import OverlappedHash, ResumableHash
 from .models import Blob, Upload
 from .names import Digest, parse_digest
 from .selectors import live_uploads, upload_get
@@ -141,14 +141,13 @@ def _stream(
 ) -> tuple[int, ResumableHash, dict[str, Any]]:
     limit = settings.WHARF_MAX_BLOB_SIZE
     writer = store.writer(str(upload.id), upload.offset, upload.storage_state)
-    received, renewed = 0, time.monotonic()
+    received, renewed, overlapped = 0, time.monotonic(), OverlappedHash(hasher)
     try:
         for data in chunks:
             received += len(data)
             if upload.offset + received > limit:
                 raise TooLarge(detail={"limit": limit})
-            hasher.update(data)
-            writer.write(data)
+            overlapped.feed(data, writer.write)
             if time.monotonic() - renewed > RENEW_SECONDS:
                 renew_lease(upload, token)
                 renewed = time.monotonic()
@@ -158,6 +157,8 @@ def _stream(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        overlapped.done()  # no piece is still being hashed once this returns, whatever happened
     return upload.offset + received, hasher, state
 
 
