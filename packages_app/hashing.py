@@ -13,9 +13,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 _lib = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
 
@@ -66,45 +63,3 @@ class ResumableHash:
 def digest_bytes(data: bytes, algorithm: str = "sha256") -> str:
     """``algorithm:hex`` of a small in-memory document such as a manifest."""
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
-
-
-# Pieces at least this large are hashed on a helper thread while the request's thread writes them.
-OVERLAP_BYTES = 256 * 1024
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _hash_pool() -> ThreadPoolExecutor:
-    """Made at first use, in the worker (a pool made before gunicorn forks would not exist in it)."""
-    global _pool  # one pool per process, made lazily
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wharf-hash")
-        return _pool
-
-
-class OverlappedHash:
-    """Feeds ``hasher`` in order, hashing each large piece on a helper thread while the caller writes it
-    (OpenSSL through ctypes and a file write both release the GIL), so a large upload costs about the
-    larger of hashing and writing per piece rather than their sum. ``done()`` waits for the last piece:
-    call it before reading the hash's state or digest."""
-
-    def __init__(self, hasher: ResumableHash) -> None:
-        self.hasher = hasher
-        self._pending: Future[None] | None = None
-
-    def feed(self, data: bytes, write: Callable[[bytes], object]) -> None:
-        """Hash ``data`` after everything fed before, and ``write`` it meanwhile."""
-        self.done()
-        if len(data) < OVERLAP_BYTES:
-            self.hasher.update(data)
-            write(data)
-            return
-        self._pending = _hash_pool().submit(self.hasher.update, data)
-        write(data)
-
-    def done(self) -> ResumableHash:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
-        return self.hasher

@@ -34,7 +34,7 @@ from .exceptions import (
     UploadGone,
     UploadRangeInvalid,
 )
-from .hashing import OverlappedHash, ResumableHash
+from .hashing import ResumableHash
 from .models import Blob, Upload
 from .names import Digest, parse_digest
 from .selectors import live_uploads, upload_get
@@ -141,13 +141,14 @@ def _stream(
 ) -> tuple[int, ResumableHash, dict[str, Any]]:
     limit = settings.WHARF_MAX_BLOB_SIZE
     writer = store.writer(str(upload.id), upload.offset, upload.storage_state)
-    received, renewed, overlapped = 0, time.monotonic(), OverlappedHash(hasher)
+    received, renewed = 0, time.monotonic()
     try:
         for data in chunks:
             received += len(data)
             if upload.offset + received > limit:
                 raise TooLarge(detail={"limit": limit})
-            overlapped.feed(data, writer.write)
+            hasher.update(data)
+            writer.write(data)
             if time.monotonic() - renewed > RENEW_SECONDS:
                 renew_lease(upload, token)
                 renewed = time.monotonic()
@@ -157,8 +158,6 @@ def _stream(
     except BaseException:
         writer.abort()
         raise
-    finally:
-        overlapped.done()  # no piece is still being hashed once this returns, whatever happened
     return upload.offset + received, hasher, state
 
 

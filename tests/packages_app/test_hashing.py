@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from packages_app.hashing import OVERLAP_BYTES, OverlappedHash, ResumableHash, digest_bytes
+from packages_app.hashing import ResumableHash, digest_bytes
 
 DATA = random.Random(7).randbytes(3000)
 # Block boundaries (64 and 128 bytes), their neighbours, and the ends.
@@ -85,30 +85,3 @@ def test_it_refuses_an_unknown_algorithm() -> None:
 def test_digest_bytes_names_the_algorithm() -> None:
     assert digest_bytes(b"abc") == "sha256:" + hashlib.sha256(b"abc").hexdigest()
     assert digest_bytes(b"abc", "sha512") == "sha512:" + hashlib.sha512(b"abc").hexdigest()
-
-
-@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
-def test_an_overlapped_hash_hashes_small_and_large_pieces_in_order_while_they_are_written(algorithm: str) -> None:
-    rng = random.Random(11)
-    sizes = [10, OVERLAP_BYTES, 3, OVERLAP_BYTES * 2 + 1, OVERLAP_BYTES - 1, OVERLAP_BYTES + 7]
-    pieces = [rng.randbytes(size) for size in sizes]
-    written: list[bytes] = []
-    overlapped = OverlappedHash(ResumableHash(algorithm))
-    for piece in pieces:
-        overlapped.feed(piece, written.append)
-    assert written == pieces
-    expected = hashlib.new(algorithm, b"".join(pieces)).hexdigest()
-    assert overlapped.done().hexdigest() == expected
-    assert overlapped.done().hexdigest() == expected  # done() again waits for nothing and changes nothing
-
-
-def test_an_overlapped_hash_is_complete_even_when_the_write_fails() -> None:
-    piece = b"x" * OVERLAP_BYTES
-    overlapped = OverlappedHash(ResumableHash())
-
-    def failing(_data: bytes) -> None:
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        overlapped.feed(piece, failing)
-    assert overlapped.done().hexdigest() == hashlib.sha256(piece).hexdigest()
