@@ -181,13 +181,20 @@ class WharfServer(LoopbackServer):
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                if self.request("GET", "/v2/", timeout=2).status in {200, 401}:
+                if self.request("GET", "/v2/", timeout=2).status in {200, 401} and self._workers_booted():
                     return
             except OSError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"gunicorn did not answer GET /v2/ within {timeout}s:\n{self.log_tail()}")
+
+    def _workers_booted(self) -> bool:
+        """Every worker of this start has logged its boot. The first one can answer while another is
+        still booting (the application is preloaded, so forks come fast), and a boot line logged during
+        a test is read as a worker that died and came back."""
+        since_start = self.log.read_text(errors="replace").rsplit(f"--- start {self.starts} ---", 1)[-1]
+        return since_start.count("Booting worker with pid") >= int(self.env()["WHARF_WORKERS"])
 
     def kill(self) -> None:
         """SIGKILL the master and every worker at once, as a power cut would."""

@@ -39,6 +39,9 @@ pytestmark = pytest.mark.e2e
 # A Redis database this test may fill and empty (shared machines give each run its own number).
 REDIS = os.environ.get("WHARF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLIENTS, ROUNDS = 4, 6
+# The collections the storm must overlap: clients push beyond ROUNDS (up to MAX_ROUNDS) until the
+# collector has run this many rounds, so a faster push path cannot end the storm before it collects.
+COLLECTIONS, MAX_ROUNDS = 6, 40
 PACKAGES = ("storm/one", "storm/two")
 DESCRIPTION = "org.opencontainers.image.description"
 ACCEPT = "application/vnd.oci.image.manifest.v1+json"
@@ -105,8 +108,8 @@ class Pushed:
 class Client:
     """One registry client: pushes, deletes, pushes again; records what the registry acknowledged."""
 
-    def __init__(self, server: WharfServer, number: int, shared: list[bytes]) -> None:
-        self.server, self.number, self.shared = server, number, shared
+    def __init__(self, server: WharfServer, number: int, shared: list[bytes], collections: list[int]) -> None:
+        self.server, self.number, self.shared, self.collections = server, number, shared, collections
         self.random = random.Random(number)
         self.acknowledged: dict[tuple[str, str], Pushed] = {}
         self.retries = 0
@@ -148,7 +151,8 @@ class Client:
     def run(self) -> None:
         try:
             deleted: list[Pushed] = []
-            for round_ in range(ROUNDS):
+            round_ = -1
+            while (round_ := round_ + 1) < ROUNDS or (self.collections[0] < COLLECTIONS and round_ < MAX_ROUNDS):
                 name = PACKAGES[round_ % 2]
                 self.push(name, f"c{self.number}-r{round_}", self.image(round_))
                 if round_ % 2 == 1 and self.acknowledged:
@@ -203,8 +207,8 @@ def test_pushes_deletes_and_collections_together_lose_nothing_and_leave_nothing(
 ) -> None:
     server, worker = storm_server
     shared = [layer_tar({f"base{i}.txt": os.urandom(4096)}) for i in range(4)]
-    clients = [Client(server, n, shared) for n in range(CLIENTS)]
     stop, results, rounds = threading.Event(), list[Any](), [0]
+    clients = [Client(server, n, shared, rounds) for n in range(CLIENTS)]
     collector = threading.Thread(target=collect_until, args=(stop, worker, results, rounds))
     threads = [threading.Thread(target=c.run) for c in clients]
     collector.start()
@@ -244,7 +248,7 @@ def assert_the_worker_extracted(worker: Worker, server: WharfServer) -> None:
         assert time.monotonic() < deadline, worker.log.read_text(errors="replace")[-4000:]
         time.sleep(0.2)
     assert "packages_app.tasks.extract_metadata" in worker.log.read_text(errors="replace")
-    last = Client(server, 99, [layer_tar({"last.txt": b"last"})] * 2)
+    last = Client(server, 99, [layer_tar({"last.txt": b"last"})] * 2, [COLLECTIONS])
     image = make_image(layers=[layer_tar({"last.txt": b"last"})], labels={DESCRIPTION: "the <b>last</b> push"})
     last.push(PACKAGES[0], "final", image)
     deadline = time.monotonic() + 60

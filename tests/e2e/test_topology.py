@@ -329,8 +329,8 @@ def test_the_gc_storm_on_two_nodes_with_two_workers_loses_nothing_and_leaves_not
 ) -> None:
     topo, worker = storm_topology
     shared = [layer_tar({f"base{i}.txt": os.urandom(4096)}) for i in range(4)]
-    clients = [storm.Client(topo.lb, n, shared) for n in range(3)]  # type: ignore[arg-type]
     stop, results, rounds = threading.Event(), list[Any](), [0]
+    clients = [storm.Client(topo.lb, n, shared, rounds) for n in range(3)]  # type: ignore[arg-type]
     collector = threading.Thread(target=storm.collect_until, args=(stop, worker, results, rounds, None))
     threads = [threading.Thread(target=c.run) for c in clients]
     collector.start()
