@@ -227,9 +227,13 @@ def upload_find(*, name: str, upload_id: str, user: User | None = None) -> tuple
     except ValueError:
         return None
     now = timezone.now()
-    prep = Upload._meta.get_field("updated_at").get_db_prep_value
-    since, now_db = prep(now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT), connection), prep(now, connection)
-    params = [Upload._meta.pk.get_db_prep_value(key, connection), name, since, now_db]
+    since = now - timedelta(seconds=settings.WHARF_UPLOAD_TIMEOUT)
+    params = [
+        statements.prepared(Upload, "id", key),
+        name,
+        statements.prepared(Upload, "updated_at", since),
+        statements.prepared(Upload, "lease_until", now),
+    ]
     if user is not None:
         found = Upload.objects.raw(statements.UPLOAD_OF_USER, [*params, user.pk])
     else:

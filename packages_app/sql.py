@@ -3,9 +3,28 @@
 building it with the ORM cost more Python time than PostgreSQL spent running it (``bench/README.md``,
 "Where a request's time goes"). Everything else goes through the ORM. Plain SQL that SQLite runs too;
 identifiers quoted as Django quotes them. The tables' columns are the models' (``models/registry.py``):
-a migration that renames one must change these, and the tests of each caller fail until it does."""
+a migration that renames one must change these, and the tests of each caller fail until it does.
+Their parameters are prepared as the models' fields prepare them (``prepared``)."""
 
 from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+
+def prepared(model: type[Model], field: str, value: Any) -> Any:
+    """``value`` as ``model``'s field ``field`` sends it to the database (a UUID as text on SQLite,
+    JSON, bytes, an aware datetime), for a statement of this module."""
+    return _fields(model)[field].get_db_prep_value(value, connection)
+
+
+@cache
+def _fields(model: type[Model]) -> dict[str, Field[Any, Any]]:
+    return {field.name: field for field in model._meta.concrete_fields}
+
 
 # The live package ``name``'s id and visibility (``LivePackageManager.identify``): the write requests' gate.
 LIVE_PACKAGE_KEY = (
@@ -56,7 +75,7 @@ BLOB_BY_NAME = (
     'AND "packages_app_package"."deleted_at" IS NULL LIMIT 1'
 )
 
-# An upload session (``selectors.upload_get``, every PATCH and PUT) by id, of the live package ``name``, if
+# An upload session (``selectors.upload_find``, every PATCH and PUT) by id, of the live package ``name``, if
 # the session is live (``selectors.live_uploads``: active since the given moment, or leased beyond now),
 # and its owner's (one user, or none for anonymous and automation sessions).
 _UPLOAD_BY_ID = (
@@ -73,7 +92,7 @@ _UPLOAD_BY_ID = (
 UPLOAD_OF_USER = _UPLOAD_BY_ID + ' AND "packages_app_upload"."user_id" = %s LIMIT 1'
 UPLOAD_WITHOUT_USER = _UPLOAD_BY_ID + ' AND "packages_app_upload"."user_id" IS NULL LIMIT 1'
 
-# A verified upload's blob row (``uploads._publish_blob``): inserted unless the digest has one; then
+# A verified upload's blob row (``services.blobs.blob_create_or_lock``): inserted unless the digest has one; then
 # nothing comes back and the existing row is locked instead.
 BLOB_INSERT = (
     'INSERT INTO "packages_app_blob" ("digest", "size", "storage_key", "created_at") VALUES (%s, %s, %s, %s) '

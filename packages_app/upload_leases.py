@@ -52,8 +52,7 @@ def take_lease(upload: Upload) -> uuid.UUID:
 def upload_update(statement: str, values: list[tuple[str, Any]]) -> int:
     """Run one of ``sql``'s written-out UPDATEs of an upload session, each value prepared as its field
     (``Upload``'s, by name) prepares it; the number of rows it changed."""
-    fields = {field.name: field for field in Upload._meta.concrete_fields}
-    params = [fields[name].get_db_prep_value(value, connection) for name, value in values]
+    params = [statements.prepared(Upload, name, value) for name, value in values]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return int(cursor.rowcount)

@@ -36,7 +36,7 @@ def blob_create_or_lock(digest: str, size: int, key: str) -> tuple[Blob, bool]:
     while True:
         now = timezone.now()
         with connection.cursor() as cursor:
-            cursor.execute(statements.BLOB_INSERT, [digest, size, key, _CREATED_AT.get_db_prep_value(now, connection)])
+            cursor.execute(statements.BLOB_INSERT, [digest, size, key, statements.prepared(Blob, "created_at", now)])
             row = cursor.fetchone()
         if row is not None:
             return Blob.from_db(connection.alias, _BLOB_FIELDS, [row[0], digest, size, key, now]), True
@@ -47,7 +47,6 @@ def blob_create_or_lock(digest: str, size: int, key: str) -> tuple[Blob, bool]:
 
 
 _BLOB_FIELDS = ["id", "digest", "size", "storage_key", "created_at"]
-_CREATED_AT = Blob._meta.get_field("created_at")
 
 
 def blob_mount(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpResponse
 
 from packages_app import selectors, uploads
@@ -105,7 +106,7 @@ class UploadView(RegistryView):
         upload = selectors.upload_get(name=name, upload_id=upload_id, user=actor.user)
         return _session_response(204, name, upload)
 
-    def _session(self, request: Any, name: str, upload_id: str) -> tuple[Any, Upload]:
+    def _session(self, request: Any, name: str, upload_id: str) -> tuple[User | None, Upload]:
         """The caller's user and their session, if the caller may push to ``name``. The session is read
         first, with its package: that one query also confirms a remembered push decision. A caller who
         may not push is refused before anything is said of the session (which is not theirs anyway)."""
