@@ -25,7 +25,7 @@ _FUNCS = {
 }
 for _init, _update, _final in _FUNCS.values():
     _init.argtypes = [ctypes.c_void_p]
-    _update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    _update.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     _final.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
 
 
@@ -45,9 +45,11 @@ class ResumableHash:
             self._ctx = ctypes.create_string_buffer(size)
             _FUNCS[algorithm][0](self._ctx)
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Hash ``data``: bytes, or a writable buffer (a view of a reused receive buffer), without a copy."""
         if data:
-            _FUNCS[self.algorithm][1](self._ctx, data, len(data))
+            pointer = data if isinstance(data, bytes) else (ctypes.c_char * len(data)).from_buffer(data)
+            _FUNCS[self.algorithm][1](self._ctx, pointer, len(data))
 
     def state(self) -> bytes:
         return self._ctx.raw

@@ -48,9 +48,10 @@ from .upload_leases import RENEW_SECONDS, release_lease, renew_lease, take_lease
 class Chunk:
     """The bytes one request appends to a session (PATCH, or the closing PUT's body): ``data`` as it
     streams in, and what the client said of it: ``start``/``end`` (``Content-Range``, inclusive) and
-    ``length`` (``Content-Length``; None for a body without one, Transfer-Encoding: chunked)."""
+    ``length`` (``Content-Length``; None for a body without one, Transfer-Encoding: chunked). A piece of
+    ``data`` may be a view of a buffer the next piece reuses (``v2api.streams.body_chunks``)."""
 
-    data: Iterable[bytes] = ()
+    data: Iterable[bytes | memoryview] = ()
     start: int | None = None
     end: int | None = None
     length: int | None = None
@@ -117,7 +118,7 @@ def _check_range(upload: Upload, chunk: Chunk) -> None:
 
 
 def _write_chunk(
-    upload: Upload, token: uuid.UUID, chunks: Iterable[bytes], length: int | None, store: BlobStore
+    upload: Upload, token: uuid.UUID, chunks: Iterable[bytes | memoryview], length: int | None, store: BlobStore
 ) -> tuple[int, ResumableHash, dict[str, Any]]:
     """Stream ``chunks`` to the store after the committed offset, hashing as they pass."""
     hasher = ResumableHash(upload.hash_algorithm, upload.hash_state)
@@ -134,7 +135,7 @@ def _write_chunk(
 def _stream(
     upload: Upload,
     token: uuid.UUID,
-    chunks: Iterable[bytes],
+    chunks: Iterable[bytes | memoryview],
     length: int | None,
     hasher: ResumableHash,
     store: BlobStore,
@@ -296,7 +297,9 @@ def _within_quota(upload: Upload, store: BlobStore, length: int | None, digest: 
         raise
 
 
-def _finish_committed(upload: Upload, wanted: Digest, chunks: Iterable[bytes], key: str, store: BlobStore) -> Blob:
+def _finish_committed(
+    upload: Upload, wanted: Digest, chunks: Iterable[bytes | memoryview], key: str, store: BlobStore
+) -> Blob:
     """A retried PUT for a session whose bytes a dying request committed before writing the ``Blob`` row.
 
     The stored bytes are hashed again: if they are the session's and match the digest, the blob is

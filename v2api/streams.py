@@ -2,7 +2,8 @@
 
 Under WSGI Django reads a body only up to Content-Length, so a chunked body (Docker sends layers
 that way) reads as empty through ``request.read``; for those we read the server's ``wsgi.input``,
-which gunicorn de-chunks.
+which gunicorn de-chunks. Under Wharf's own gunicorn worker both kinds are read through its
+``wharf.body_pieces`` instead (``registry_site.worker.body_pieces``), which skips gunicorn's buffering.
 """
 
 from __future__ import annotations
@@ -47,9 +48,28 @@ def _read(read: Any, size: int) -> bytes:
         raise BlobUploadInvalid("the client stopped sending the request body (read timeout)") from None
 
 
-def body_chunks(request: Any) -> Iterator[bytes]:
-    """The body in pieces of at most CHUNK_SIZE bytes."""
+def _pieces(pieces: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        try:
+            data = next(pieces)
+        except StopIteration:
+            return
+        except OSError:  # as in _read
+            raise BlobUploadInvalid("the client stopped sending the request body (read timeout)") from None
+        except ValueError as error:  # a malformed chunked body
+            raise BlobUploadInvalid(str(error)) from None
+        BYTES_RECEIVED.inc(len(data))
+        yield data
+
+
+def body_chunks(request: Any) -> Iterator[bytes | memoryview]:
+    """The body in pieces of at most CHUNK_SIZE bytes. A piece may be a view of a buffer the next piece
+    reuses: use it (hash it, write it, copy it) before asking for the next."""
     django_request = _django_request(request)
+    offer = django_request.META.get("wharf.body_pieces")
+    if offer is not None and (pieces := offer()) is not None:
+        yield from _pieces(pieces)
+        return
     if is_chunked(request):
         stream = django_request.META["wsgi.input"]
         while data := _read(stream.read, CHUNK_SIZE):
@@ -76,5 +96,5 @@ def read_limited(request: Any, limit: int) -> bytes:
         total += len(data)
         if total > limit:
             raise TooLarge(f"body is larger than {limit} bytes", detail={"limit": limit})
-        parts.append(data)
+        parts.append(bytes(data))  # a piece's buffer may be reused by the next one
     return b"".join(parts)

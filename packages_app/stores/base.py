@@ -22,7 +22,7 @@ class UploadArea:
 
 
 class UploadWriter(Protocol):
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...
 
     def finish(self) -> dict[str, Any]:
         """Make everything written durable and return the new ``storage_state``."""

@@ -32,7 +32,7 @@ class _S3Writer:
         self.buffer_start = offset - len(self.buffer)
         self.written = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self.buffer += data
         self.written += len(data)
         size = self.store.part_size
