@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import os
 import re
 import selectors
@@ -37,7 +38,7 @@ from typing import Any
 
 from gunicorn import util
 from gunicorn.http.body import Body, ChunkedReader, LengthReader
-from gunicorn.http.errors import ParseException
+from gunicorn.http.errors import ChunkMissingTerminator, NoMoreData, ParseException
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -143,6 +144,14 @@ def _untouched(body: Any) -> bool:
     return isinstance(body, Body) and not body.buf.getbuffer().nbytes and not getattr(body, "failed", False)
 
 
+def _received(sock: socket.socket, buffer: memoryview, wanted: int) -> int:
+    """Fill ``buffer[:wanted]`` from the socket; fewer bytes only when the client closed."""
+    filled = 0
+    while filled < wanted and (got := sock.recv_into(buffer[filled:wanted])):
+        filled += got
+    return filled
+
+
 def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Iterator[bytes | memoryview]:
     """A Content-Length body received straight into one reused buffer (``recv_into``): each piece is a
     view of that buffer, valid until the next is asked for. What gunicorn read ahead with the head
@@ -158,34 +167,48 @@ def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Iter
     buffer = memoryview(bytearray(min(BODY_PIECE, reader.length)))
     try:
         while reader.length > 0:
-            filled, want = 0, min(len(buffer), reader.length)
-            while filled < want and (got := sock.recv_into(buffer[filled:want])):
-                filled += got
+            wanted = min(len(buffer), reader.length)
+            filled = _received(sock, buffer, wanted)
             reader.length -= filled
             if filled:
                 yield buffer[:filled]
-            if filled < want:
+            if filled < wanted:
                 return  # the client closed early: the caller sees fewer bytes than Content-Length
     except BaseException:
         body.failed = True  # where the next request starts is unknown: the connection is not reused
         raise
 
 
-def _chunked_pieces(body: Any, reader: ChunkedReader) -> Iterator[bytes]:
-    """A chunked body as gunicorn's own de-chunking parser yields it (each piece as received), without
-    ``ChunkedReader.read``'s and ``Body.read``'s buffers in between."""
-    if reader.parser is None:
-        return
+def _chunked_pieces(body: Any, reader: ChunkedReader, unreader: SocketUnreader) -> Iterator[bytes | memoryview]:
+    """A chunked body, de-chunked with gunicorn's own parsing of each chunk-size line and of the
+    trailers (``parse_chunk_size``, which calls ``parse_trailers`` at the last chunk), but each chunk's
+    data received straight into one reused buffer, as for a Content-Length body."""
+    reader.parser = None  # this generator reads the body instead of gunicorn's
+    buffer = memoryview(bytearray(BODY_PIECE))
     try:
-        yield from reader.parser
+        size, rest = reader.parse_chunk_size(unreader)
+        while size > 0 and rest is not None:  # rest is None only after the last chunk
+            if rest:  # the start of the chunk came with its size line
+                yield rest[:size]
+                size, rest = size - len(rest[:size]), rest[size:]
+            while size > 0:
+                wanted = min(len(buffer), size)
+                filled = _received(unreader.sock, buffer, wanted)
+                if filled < wanted:
+                    raise NoMoreData(b"")
+                size -= filled
+                yield buffer[:filled]
+            while len(rest) < 2 and (more := unreader.read()):
+                rest += more
+            if rest[:2] != b"\r\n":
+                raise ChunkMissingTerminator(rest[:2])
+            size, rest = reader.parse_chunk_size(unreader, data=rest[2:])
     except ParseException as error:  # a bad chunk size or terminator: the client's mistake, said as such
         body.failed = True
         raise ValueError(f"malformed chunked body: {error}") from error
     except BaseException:
         body.failed = True
         raise
-    finally:
-        reader.parser = None
 
 
 def body_pieces(environ: dict[str, Any]) -> Iterator[bytes | memoryview] | None:
@@ -197,8 +220,14 @@ def body_pieces(environ: dict[str, Any]) -> Iterator[bytes | memoryview] | None:
     if not _untouched(body):
         return None
     reader = body.reader
-    if isinstance(reader, ChunkedReader) and not reader.buf.getbuffer().nbytes:
-        return _chunked_pieces(body, reader)
+    if (
+        isinstance(reader, ChunkedReader)
+        and reader.parser is not None
+        and inspect.getgeneratorstate(reader.parser) == inspect.GEN_CREATED  # nothing parsed yet
+        and not reader.buf.getbuffer().nbytes
+        and isinstance(unreader := reader.req.unreader, SocketUnreader)
+    ):
+        return _chunked_pieces(body, reader, unreader)
     if type(reader) is LengthReader and isinstance(reader.unreader, SocketUnreader):
         return _length_pieces(body, reader, reader.unreader.sock)
     return None

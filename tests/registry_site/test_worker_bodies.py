@@ -9,6 +9,7 @@ import hashlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,12 +38,14 @@ def pair() -> Iterator[Pair]:
     client.close()
 
 
-def send_later(sock: socket.socket, *parts: bytes) -> threading.Thread:
-    """Send ``parts`` from another thread (a body larger than the socket buffer would block us)."""
+def send_later(sock: socket.socket, *parts: bytes, pause: float = 0) -> threading.Thread:
+    """Send ``parts`` from another thread (a body larger than the socket buffer would block us),
+    ``pause`` seconds apart."""
 
     def run() -> None:
         for part in parts:
             sock.sendall(part)
+            time.sleep(pause)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -154,3 +157,63 @@ def test_a_malformed_chunk_size_is_a_value_error_and_the_connection_is_not_reuse
         next(pieces)
     assert isinstance(raised.value.__cause__, InvalidChunkSize)
     assert request.body.failed
+
+
+def test_tiny_chunks_and_chunks_split_across_sends_are_joined_exactly(pair: Pair) -> None:
+    server, client = pair
+    data = os.urandom(BODY_PIECE + 5000)
+    head = b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    encoded = b"1;name=value\r\nA\r\n" + chunked(b"B" * 3, 1)[:-5] + chunked(data, 400_000)
+    # cut everywhere that matters: inside a size line, a chunk's data and its CRLF
+    cuts = [
+        0,
+        len(head) + 1,
+        len(head) + 5,
+        len(head) + 17,
+        len(head) + 40_000,
+        len(head) + 40_001,
+        len(head + encoded),
+    ]
+    whole = head + encoded + NEXT
+    sender = send_later(client, *(whole[a:b] for a, b in zip(cuts, [*cuts[1:], len(whole)], strict=True)))
+    parser = requests(server)
+    pieces = body_pieces({"wsgi.input": next(parser).body})
+    assert pieces is not None
+    assert joined(pieces)[0] == b"ABBB" + data
+    assert next(parser).path == "/v2/"
+    sender.join()
+
+
+def test_a_chunk_without_its_terminator_is_malformed(pair: Pair) -> None:
+    server, client = pair
+    client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n")
+    request = next(requests(server))
+    pieces = body_pieces({"wsgi.input": request.body})
+    assert pieces is not None
+    assert bytes(next(pieces)) == b"hello"
+    with pytest.raises(ValueError, match="malformed chunked body"):
+        next(pieces)
+    assert request.body.failed
+
+
+def test_a_chunked_body_cut_short_inside_a_chunk_is_an_os_error(pair: Pair) -> None:
+    server, client = pair
+    client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"a" * 9000)
+    client.shutdown(socket.SHUT_WR)
+    request = next(requests(server))
+    pieces = body_pieces({"wsgi.input": request.body})
+    assert pieces is not None
+    with pytest.raises(OSError):  # noqa: PT011 -- gunicorn's NoMoreData: the client stopped sending
+        joined(pieces)
+    assert request.body.failed
+
+
+def test_a_chunked_body_already_read_through_wsgi_input_is_not_offered(pair: Pair) -> None:
+    server, client = pair
+    client.sendall(
+        b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
+    )
+    request = next(requests(server))
+    assert request.body.read(3) == b"abc"
+    assert body_pieces({"wsgi.input": request.body}) is None
+    assert request.body.read() == b"def"
