@@ -31,7 +31,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent import futures
 from functools import partial
 from typing import Any
@@ -54,6 +54,7 @@ _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
 _BLOB_GET = re.compile(rb"^GET /v2/\S+/blobs/", re.IGNORECASE)
 
 _reads = threading.local()
+Pieces = Generator[bytes | memoryview, None, None]  # a body's pieces, each valid until the next
 
 
 def _seconds(name: str, default: float) -> float:
@@ -152,7 +153,7 @@ def _received(sock: socket.socket, buffer: memoryview, wanted: int) -> int:
     return filled
 
 
-def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Iterator[bytes | memoryview]:
+def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Pieces:
     """A Content-Length body received straight into one reused buffer (``recv_into``): each piece is a
     view of that buffer, valid until the next is asked for. What gunicorn read ahead with the head
     comes first; bytes past the body (a pipelined request) go back to gunicorn's reader."""
@@ -174,16 +175,22 @@ def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Iter
                 yield buffer[:filled]
             if filled < wanted:
                 return  # the client closed early: the caller sees fewer bytes than Content-Length
+    except GeneratorExit:  # the caller stopped early: gunicorn skips the rest, by the length left
+        raise
     except BaseException:
         body.failed = True  # where the next request starts is unknown: the connection is not reused
         raise
 
 
-def _chunked_pieces(body: Any, reader: ChunkedReader, unreader: SocketUnreader) -> Iterator[bytes | memoryview]:
+def _chunked_pieces(body: Any, reader: ChunkedReader, unreader: SocketUnreader) -> Pieces:
     """A chunked body, de-chunked with gunicorn's own parsing of each chunk-size line and of the
     trailers (``parse_chunk_size``, which calls ``parse_trailers`` at the last chunk), but each chunk's
     data received straight into one reused buffer, as for a Content-Length body."""
     reader.parser = None  # this generator reads the body instead of gunicorn's
+    # Until the last chunk and the trailers are read, where the next request starts is unknown: if the
+    # caller stops early (a refusal mid-body), gunicorn must close the connection, not parse the rest
+    # of this body as a request.
+    body.failed = True
     buffer = memoryview(bytearray(BODY_PIECE))
     try:
         size, rest = reader.parse_chunk_size(unreader)
@@ -204,14 +211,11 @@ def _chunked_pieces(body: Any, reader: ChunkedReader, unreader: SocketUnreader) 
                 raise ChunkMissingTerminator(rest[:2])
             size, rest = reader.parse_chunk_size(unreader, data=rest[2:])
     except ParseException as error:  # a bad chunk size or terminator: the client's mistake, said as such
-        body.failed = True
         raise ValueError(f"malformed chunked body: {error}") from error
-    except BaseException:
-        body.failed = True
-        raise
+    body.failed = False
 
 
-def body_pieces(environ: dict[str, Any]) -> Iterator[bytes | memoryview] | None:
+def body_pieces(environ: dict[str, Any]) -> Pieces | None:
     """The request body in pieces, each valid only until the next is asked for, or None when this
     server cannot offer that (then read ``wsgi.input``). Once taken, ``wsgi.input`` must not be read.
     A stalled or broken connection raises OSError (TimeoutError for a read timeout), a malformed

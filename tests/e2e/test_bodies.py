@@ -71,8 +71,8 @@ def test_large_bodies_with_and_without_a_length_on_one_connection_are_stored_exa
     location = start(conn, "bodies/app")
     half = SIZE // 2
     for begin, end in ((0, half), (half, SIZE)):
-        headers = {"Content-Range": f"{begin}-{end - 1}", "Content-Type": "application/octet-stream"}
-        conn.request("PATCH", location, body=data[2][begin:end], headers=headers)
+        sent = {"Content-Range": f"{begin}-{end - 1}", "Content-Type": "application/octet-stream"}
+        conn.request("PATCH", location, body=data[2][begin:end], headers=sent)
         status, reply_headers, _ = answer(conn)
         assert status == 202
         assert reply_headers["Range"] == f"0-{end - 1}"

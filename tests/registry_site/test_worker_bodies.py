@@ -217,3 +217,38 @@ def test_a_chunked_body_already_read_through_wsgi_input_is_not_offered(pair: Pai
     assert request.body.read(3) == b"abc"
     assert body_pieces({"wsgi.input": request.body}) is None
     assert request.body.read() == b"def"
+
+
+def test_a_chunked_body_left_half_read_closes_the_connection(pair: Pair) -> None:
+    """A caller that stops early (a refusal mid-body) must not let gunicorn parse the rest of the body as
+    the next request: the rest could be one, smuggled in the body."""
+    server, client = pair
+    smuggled = b"GET /v2/private/app/manifests/v1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    client.sendall(head + b"5\r\nhello\r\n" + b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n")
+    parser = requests(server)
+    request = next(parser)
+    pieces = body_pieces({"wsgi.input": request.body})
+    assert pieces is not None
+    assert bytes(next(pieces)) == b"hello"
+    pieces.close()
+    assert request.body.failed
+    with pytest.raises(StopIteration):
+        next(parser)  # gunicorn serves nothing more on this connection
+
+
+def test_a_content_length_body_left_half_read_is_drained_by_gunicorn(pair: Pair) -> None:
+    server, client = pair
+    data = os.urandom(3 * BODY_PIECE)
+    head = b"PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(data)
+    sender = send_later(client, head, data + NEXT)
+    parser = requests(server)
+    request = next(parser)
+    pieces = body_pieces({"wsgi.input": request.body})
+    assert pieces is not None
+    next(pieces)
+    next(pieces)
+    pieces.close()
+    assert not request.body.failed
+    assert next(parser).path == "/v2/"  # the rest of the body was skipped, exactly
+    sender.join()
