@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fleet import CpuMeter, Image, Target, call, pull_image, push_image
@@ -118,9 +119,31 @@ def run_clients(count: int, work: Callable[[int], int]) -> tuple[float, int]:
 
 
 @dataclass
+class Tally:
+    """A step's work against one target summed over its rounds: what was done, in how long, at what CPU."""
+
+    done: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+
+    def add(self, other: Tally) -> None:
+        self.done += other.done
+        self.seconds += other.seconds
+        self.cpu += other.cpu
+
+    def result(self, unit: str, size: int) -> Result:
+        mbps = self.done * size / self.seconds / 1e6
+        extra = {"MB_s": round(mbps, 1), "s": round(self.seconds, 1)}
+        return Result(self.done / self.seconds, unit, round(self.cpu / self.done * 1e3, 2), extra)
+
+
+@dataclass
 class Fleet:
+    """``clients`` concurrent clients, each pushing or pulling ``images`` images of a ``size``-byte layer
+    per round; a round's images and tags are its own (``round``), so every push sends new content."""
+
     clients: int
-    images: int  # per client
+    images: int  # per client and round
     size: int  # layer bytes
     base: bytes = b""
 
@@ -130,31 +153,34 @@ class Fleet:
     def image(self, target: Target, mode: str, client: int, index: int) -> Image:
         return Image.make(self.base, f"{target.label}/{mode}/{self.size}/{client}/{index}")
 
-    def push(self, target: Target, mode: str) -> Result:
+    def push(self, target: Target, round: int, mode: str) -> Tally:
         def work(client: int) -> int:
             conn, name = target.conn(), f"bench/fleet-{client}"
-            for index in range(self.images):
+            for index in range(round * self.images, (round + 1) * self.images):
                 image = self.image(target, mode, client, index)
                 push_image(conn, target, name, f"{mode}-{self.size}-{index}", image, chunked=mode == "chunked")
             return self.images
 
-        return self._timed(target, work, "pushes/s")
+        return self._timed(target, work)
 
-    def pull(self, target: Target, mode: str) -> Result:
+    def pull(self, target: Target, mode: str, round: int = 0) -> Tally:
+        """Pulls of the images the first round pushed (every round pulls the same ones)."""
+
         def work(client: int) -> int:
             conn, name = target.conn(), f"bench/fleet-{client}"
             for index in range(self.images):
                 pull_image(conn, target, name, f"{mode}-{self.size}-{index}")
             return self.images
 
-        return self._timed(target, work, "pulls/s")
+        return self._timed(target, work)
 
-    def mix(self, target: Target, operations: int, seed: int = 7) -> Result:
+    def mix(self, target: Target, operations: int, round: int = 0) -> Tally:
         """75 % pulls of images pushed before ("monolithic"), 25 % pushes of new ones."""
 
         def work(client: int) -> int:
-            conn, name, chooser = target.conn(), f"bench/fleet-{client}", random.Random(seed + client)
-            for index in range(operations):
+            conn, name = target.conn(), f"bench/fleet-{client}"
+            chooser = random.Random(7 + client + 1000 * round)
+            for index in range(round * operations, (round + 1) * operations):
                 if chooser.random() < 0.75:
                     pull_image(conn, target, name, f"monolithic-{self.size}-{chooser.randrange(self.images)}")
                 else:
@@ -162,17 +188,23 @@ class Fleet:
                     push_image(conn, target, name, f"mix-{self.size}-{index}", image, chunked=True)
             return operations
 
-        return self._timed(target, work, "ops/s")
+        return self._timed(target, work)
 
-    def _timed(self, target: Target, work: Callable[[int], int], unit: str) -> Result:
+    def _timed(self, target: Target, work: Callable[[int], int]) -> Tally:
         meter = CpuMeter(target)
         meter.start()
         seconds, done = run_clients(self.clients, work)
-        cpu = meter.stop()
-        mbps = done * self.size / seconds / 1e6
-        return Result(
-            done / seconds, unit, round(cpu / done * 1e3, 2), {"MB_s": round(mbps, 1), "s": round(seconds, 1)}
-        )
+        return Tally(done, seconds, meter.stop())
+
+
+def in_rounds(targets: list[Target], rounds: int, step: Callable[[Target, int], Tally]) -> dict[str, Tally]:
+    """``step`` against every target, ``rounds`` times, the order reversed every other round (A B, B A,
+    ...): a slow spell of the shared machine then falls on both, not on whichever ran second."""
+    tallies = {target.label: Tally() for target in targets}
+    for number in range(rounds):
+        for target in targets if number % 2 == 0 else targets[::-1]:
+            tallies[target.label].add(step(target, number))
+    return tallies
 
 
 def seed_rate_content(target: Target) -> tuple[str, str]:
@@ -206,23 +238,30 @@ def compare(
     sizes = [int(s) for s in args.fleet_sizes.split(",")]
     counts = [int(c) for c in args.fleet_images.split(",")]
     for size, images in zip(sizes, counts, strict=True):
-        fleet = Fleet(args.fleet_clients, images, size * 10**6)
-        label = f"{args.fleet_clients} x {images}"
-        for mode in ("monolithic", "chunked"):
-            pushes = {target.label: fleet.push(target, mode) for target in targets}
-            comparisons.append(announce(Comparison(f"{label} pushes, {size} MB, {mode}", pushes)))
-            memory(f"fleet push {size} MB {mode}")
-        pulls = {target.label: fleet.pull(target, "monolithic") for target in targets}
-        comparisons.append(announce(Comparison(f"{label} pulls, {size} MB", pulls)))
-        memory(f"fleet pull {size} MB")
-        if size == args.mix_size:
-            mixed = {target.label: fleet.mix(target, args.mix_operations) for target in targets}
-            comparisons.append(
-                announce(
-                    Comparison(f"{args.fleet_clients} x {args.mix_operations} ops, 75/25 pull/push, {size} MB", mixed)
-                )
-            )
-            memory(f"fleet mix {size} MB")
+        comparisons += _fleet_steps(targets, Fleet(args.fleet_clients, images, size * 10**6), args, memory)
+    return comparisons
+
+
+def _fleet_steps(targets: list[Target], fleet: Fleet, args: Any, memory: Callable[[str], None]) -> list[Comparison]:
+    """Pushes both ways, pulls and (at ``--mix-size``) the mix, at one layer size, in ``--fleet-rounds``."""
+    rounds, size, comparisons = args.fleet_rounds, fleet.size // 10**6, []
+    label = f"{fleet.clients} x {fleet.images * rounds}"
+
+    def results(tallies: dict[str, Tally], unit: str) -> dict[str, Result]:
+        return {name: tally.result(unit, fleet.size) for name, tally in tallies.items()}
+
+    for mode in ("monolithic", "chunked"):
+        pushes = in_rounds(targets, rounds, partial(fleet.push, mode=mode))
+        comparisons.append(announce(Comparison(f"{label} pushes, {size} MB, {mode}", results(pushes, "pushes/s"))))
+        memory(f"fleet push {size} MB {mode}")
+    pulls = in_rounds(targets, rounds, lambda target, number: fleet.pull(target, "monolithic", number))
+    comparisons.append(announce(Comparison(f"{label} pulls, {size} MB", results(pulls, "pulls/s"))))
+    memory(f"fleet pull {size} MB")
+    if size == args.mix_size:
+        mixed = in_rounds(targets, rounds, lambda target, number: fleet.mix(target, args.mix_operations, number))
+        step = f"{fleet.clients} x {args.mix_operations * rounds} ops, 75/25 pull/push, {size} MB"
+        comparisons.append(announce(Comparison(step, results(mixed, "ops/s"))))
+        memory(f"fleet mix {size} MB")
     return comparisons
 
 

@@ -87,6 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 s request-rate runs instead of --rps-seconds")
     parser.add_argument("--only", choices=["all", "throughput", "rps", "fleet"], default="all")
     parser.add_argument("--fleet-clients", type=int, default=10, help="concurrent clients of the fleet steps")
+    parser.add_argument(
+        "--fleet-rounds",
+        type=int,
+        default=2,
+        help="rounds of each fleet step, the order of Wharf and the reference reversed every other round",
+    )
     parser.add_argument("--fleet-sizes", default="1,10,100", help="layer sizes of the fleet steps, MB")
     parser.add_argument(
         "--fleet-images", default="100,20,3", help="images each client pushes at each size (disk: 2 x 2 x sum)"
