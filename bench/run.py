@@ -93,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2,
         help="rounds of each fleet step, the order of Wharf and the reference reversed every other round",
     )
+    parser.add_argument(
+        "--throughput-rounds",
+        type=int,
+        default=2,
+        help="rounds of the one-PUT push beside baseline A and the pull beside baseline B (order reversed each round)",
+    )
     parser.add_argument("--fleet-sizes", default="1,10,100", help="layer sizes of the fleet steps, MB")
     parser.add_argument(
         "--fleet-images", default="100,20,3", help="images each client pushes at each size (disk: 2 x 2 x sum)"
