@@ -42,7 +42,7 @@ from gunicorn.http.errors import ChunkMissingTerminator, NoMoreData, ParseExcept
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-BODY_PIECE = 1 << 20  # the reused buffer a Content-Length body is received into
+BODY_PIECE = 1 << 20  # the reused buffer a large body (with a length or chunked) is received into
 SMALL_BODY = 64 * 1024  # bodies up to this size are read before the request reaches a thread
 MAX_HEAD = 64 * 1024  # gunicorn's own limits (request line, header fields) are well below this
 # What gunicorn answers to bytes that are not HTTP: Go clients (docker) then know the port speaks plain
@@ -175,9 +175,7 @@ def _length_pieces(body: Any, reader: LengthReader, sock: socket.socket) -> Piec
                 yield buffer[:filled]
             if filled < wanted:
                 return  # the client closed early: the caller sees fewer bytes than Content-Length
-    except GeneratorExit:  # the caller stopped early: gunicorn skips the rest, by the length left
-        raise
-    except BaseException:
+    except Exception:  # not GeneratorExit: a caller that stops early leaves gunicorn to skip the rest by length
         body.failed = True  # where the next request starts is unknown: the connection is not reused
         raise
 

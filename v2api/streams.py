@@ -39,23 +39,27 @@ def body_length(request: Any) -> int | None:
     return length
 
 
+_STOPPED = "the client stopped sending the request body (read timeout)"
+
+
 def _read(read: Any, size: int) -> bytes:
     """One read of the body; a client that stalls past the server's read timeout (``registry_site.worker``)
     is refused, so that a chunked body is never taken as complete when it merely stopped."""
     try:
         return bytes(read(size))
     except OSError:  # the read timed out (Django calls it UnreadablePostError) or the connection broke
-        raise BlobUploadInvalid("the client stopped sending the request body (read timeout)") from None
+        raise BlobUploadInvalid(_STOPPED) from None
 
 
 def _pieces(pieces: Iterator[Any]) -> Iterator[Any]:
+    """The server's ``wharf.body_pieces``, counted, with its errors said as the spec's."""
     while True:
         try:
             data = next(pieces)
         except StopIteration:
             return
         except OSError:  # as in _read
-            raise BlobUploadInvalid("the client stopped sending the request body (read timeout)") from None
+            raise BlobUploadInvalid(_STOPPED) from None
         except ValueError as error:  # a malformed chunked body
             raise BlobUploadInvalid(str(error)) from None
         BYTES_RECEIVED.inc(len(data))

@@ -44,6 +44,26 @@ def start(conn: http.client.HTTPConnection, name: str) -> str:
     return str(reply.headers["Location"])
 
 
+def upload_path(server: WharfServer, name: str) -> str:
+    """A new upload session's path, for requests written by hand."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    location = start(conn, name)
+    conn.close()
+    return location.replace(f"http://{server.host}", "")
+
+
+def sent_whole(server: WharfServer, raw: bytes, *, then_close: bool = False) -> bytes:
+    """Send ``raw`` on a new connection (``then_close``: and stop sending) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(raw)
+        if then_close:
+            sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while more := sock.recv(65536):
+            reply += more
+    return reply
+
+
 def answer(conn: http.client.HTTPConnection) -> tuple[int, http.client.HTTPMessage, bytes]:
     reply = conn.getresponse()
     return reply.status, reply.headers, reply.read()
@@ -86,9 +106,7 @@ def test_large_bodies_with_and_without_a_length_on_one_connection_are_stored_exa
 
 def test_a_request_pipelined_behind_a_body_is_answered_after_it(wharf_server: WharfServer) -> None:
     data = os.urandom(SIZE)
-    conn = http.client.HTTPConnection("127.0.0.1", wharf_server.port, timeout=60)
-    path = start(conn, "bodies/pipe").replace(f"http://{wharf_server.host}", "")
-    conn.close()
+    path = upload_path(wharf_server, "bodies/pipe")
     put = f"PUT {with_digest(path, data)} HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n".encode()
     get = b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
     with socket.create_connection(("127.0.0.1", wharf_server.port), timeout=60) as sock:
@@ -105,33 +123,19 @@ def test_a_request_pipelined_behind_a_body_is_answered_after_it(wharf_server: Wh
 
 
 def test_a_body_cut_short_is_refused_and_commits_nothing(wharf_server: WharfServer) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", wharf_server.port, timeout=60)
-    location = start(conn, "bodies/short")
-    conn.close()
-    path = location.replace(f"http://{wharf_server.host}", "")
+    path = upload_path(wharf_server, "bodies/short")
     head = f"PATCH {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n".encode()
-    with socket.create_connection(("127.0.0.1", wharf_server.port), timeout=60) as sock:
-        sock.sendall(head + os.urandom(3 * (1 << 20)))
-        sock.shutdown(socket.SHUT_WR)  # the client goes away 2 MiB before the end
-        reply = b""
-        while more := sock.recv(65536):
-            reply += more
+    # the client goes away 2 MiB before the end
+    reply = sent_whole(wharf_server, head + os.urandom(3 * (1 << 20)), then_close=True)
     assert reply.startswith(b"HTTP/1.1 400"), reply[:300]
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
     assert Upload.objects.get(package__name="bodies/short").offset == 0
 
 
 def test_a_malformed_chunked_body_is_refused_and_commits_nothing(wharf_server: WharfServer) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", wharf_server.port, timeout=60)
-    location = start(conn, "bodies/bad")
-    conn.close()
-    path = location.replace(f"http://{wharf_server.host}", "")
+    path = upload_path(wharf_server, "bodies/bad")
     head = f"PATCH {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
-    with socket.create_connection(("127.0.0.1", wharf_server.port), timeout=60) as sock:
-        sock.sendall(head + b"100000\r\n" + os.urandom(1 << 20) + b"\r\nnot-hex\r\n")
-        reply = b""
-        while more := sock.recv(65536):
-            reply += more
+    reply = sent_whole(wharf_server, head + b"100000\r\n" + os.urandom(1 << 20) + b"\r\nnot-hex\r\n")
     assert reply.startswith(b"HTTP/1.1 400"), reply[:300]
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
     assert Upload.objects.get(package__name="bodies/bad").offset == 0

@@ -18,7 +18,7 @@ from gunicorn.config import Config
 from gunicorn.http.errors import InvalidChunkSize
 from gunicorn.http.parser import RequestParser
 
-from registry_site.worker import BODY_PIECE, _TimedSocket, body_pieces
+from registry_site.worker import BODY_PIECE, Pieces, _TimedSocket, body_pieces
 
 NEXT = b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
 Pair = tuple[socket.socket, socket.socket]
@@ -52,6 +52,13 @@ def send_later(sock: socket.socket, *parts: bytes, pause: float = 0) -> threadin
     return thread
 
 
+def offered(request: Any) -> Pieces:
+    """The pieces ``body_pieces`` offers for ``request``'s body, which it must offer."""
+    pieces = body_pieces({"wsgi.input": request.body})
+    assert pieces is not None
+    return pieces
+
+
 def joined(pieces: Iterator[bytes | memoryview]) -> tuple[bytes, int]:
     """The pieces' bytes, copied as each arrives (a piece's buffer may be reused), and their count."""
     out, count = bytearray(), 0
@@ -74,8 +81,7 @@ def test_a_content_length_body_arrives_whole_and_the_next_request_stays_parseabl
     sender = send_later(client, head + data[:1000], data[1000:] + NEXT)
     parser = requests(server)
     request = next(parser)
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     body, count = joined(pieces)
     assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
     assert count >= 4  # received into a buffer of BODY_PIECE bytes, not whole
@@ -89,8 +95,7 @@ def test_a_small_body_read_ahead_with_the_head_is_served_from_gunicorns_buffer(p
     server, client = pair
     client.sendall(b"PUT /v2/a/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + NEXT)
     parser = requests(server)
-    pieces = body_pieces({"wsgi.input": next(parser).body})
-    assert pieces is not None
+    pieces = offered(next(parser))
     assert joined(pieces) == (b"hello", 1)
     assert next(parser).path == "/v2/"
 
@@ -103,8 +108,7 @@ def test_a_chunked_body_comes_from_gunicorns_parser_and_its_trailers_are_read(pa
     sender = send_later(client, head, body + NEXT)
     parser = requests(server)
     request = next(parser)
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert joined(pieces)[0] == data
     assert request.trailers == [("X-CHECK", "1")]
     assert request.body.read() == b""
@@ -127,8 +131,7 @@ def test_a_body_cut_short_yields_what_arrived_and_stops(pair: Pair) -> None:
     client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"a" * 70000)
     client.shutdown(socket.SHUT_WR)
     request = next(requests(server))
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert joined(pieces)[0] == b"a" * 70000  # the caller compares with Content-Length and refuses
 
 
@@ -138,8 +141,7 @@ def test_a_stalled_body_times_out_and_the_connection_is_not_reused(pair: Pair) -
     server.settimeout(0.3)
     client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"a" * 10)
     request = next(requests(server))
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert bytes(next(pieces)) == b"a" * 10
     with pytest.raises(TimeoutError):
         next(pieces)
@@ -150,8 +152,7 @@ def test_a_malformed_chunk_size_is_a_value_error_and_the_connection_is_not_reuse
     server, client = pair
     client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
     request = next(requests(server))
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert next(pieces) == b"hello"
     with pytest.raises(ValueError, match="malformed chunked body") as raised:
         next(pieces)
@@ -177,8 +178,7 @@ def test_tiny_chunks_and_chunks_split_across_sends_are_joined_exactly(pair: Pair
     whole = head + encoded + NEXT
     sender = send_later(client, *(whole[a:b] for a, b in zip(cuts, [*cuts[1:], len(whole)], strict=True)))
     parser = requests(server)
-    pieces = body_pieces({"wsgi.input": next(parser).body})
-    assert pieces is not None
+    pieces = offered(next(parser))
     assert joined(pieces)[0] == b"ABBB" + data
     assert next(parser).path == "/v2/"
     sender.join()
@@ -188,8 +188,7 @@ def test_a_chunk_without_its_terminator_is_malformed(pair: Pair) -> None:
     server, client = pair
     client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n")
     request = next(requests(server))
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert bytes(next(pieces)) == b"hello"
     with pytest.raises(ValueError, match="malformed chunked body"):
         next(pieces)
@@ -201,8 +200,7 @@ def test_a_chunked_body_cut_short_inside_a_chunk_is_an_os_error(pair: Pair) -> N
     client.sendall(b"PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"a" * 9000)
     client.shutdown(socket.SHUT_WR)
     request = next(requests(server))
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     with pytest.raises(OSError):  # noqa: PT011 -- gunicorn's NoMoreData: the client stopped sending
         joined(pieces)
     assert request.body.failed
@@ -228,8 +226,7 @@ def test_a_chunked_body_left_half_read_closes_the_connection(pair: Pair) -> None
     client.sendall(head + b"5\r\nhello\r\n" + b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n")
     parser = requests(server)
     request = next(parser)
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     assert bytes(next(pieces)) == b"hello"
     pieces.close()
     assert request.body.failed
@@ -244,8 +241,7 @@ def test_a_content_length_body_left_half_read_is_drained_by_gunicorn(pair: Pair)
     sender = send_later(client, head, data + NEXT)
     parser = requests(server)
     request = next(parser)
-    pieces = body_pieces({"wsgi.input": request.body})
-    assert pieces is not None
+    pieces = offered(request)
     next(pieces)
     next(pieces)
     pieces.close()
